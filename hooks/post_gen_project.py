@@ -1,0 +1,344 @@
+"""Record the answers in the new project, then run its tests when asked to.
+
+Cookiecutter renders this file with Jinja and runs it in the new project's directory.
+The context enters only through `tojson` inside a raw triple-quoted string (`tojson`
+escapes every single quote, so no answer can end that string early).
+
+Environment switches (all optional):
+  JWT_API_TEMPLATE_STRICT=1      a failing or impossible test run exits 1, so the command
+                                 that generates the project fails (cookiecutter then
+                                 removes the project unless --keep-project-on-failure).
+  JWT_API_TEMPLATE_SKIP_TESTS=1  never run the tests (as run_tests=no does).
+  JWT_API_TEMPLATE_TEST_ENV      auto (default): this Python when it has the test
+                                 dependencies, else a new .venv; venv: always a new .venv;
+                                 current: always this Python.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+
+CONTEXT: dict[str, object] = json.loads(r'''{{ cookiecutter | tojson }}''')
+
+ANSWERS_FILE = ".template-answers.json"
+STRICT_ENV = "JWT_API_TEMPLATE_STRICT"
+SKIP_ENV = "JWT_API_TEMPLATE_SKIP_TESTS"
+TEST_ENV_ENV = "JWT_API_TEMPLATE_TEST_ENV"
+TRUE_WORDS = {"1", "true", "t", "yes", "y", "on"}
+# Needed to run the generated tests when the project's pyproject.toml cannot be read.
+FALLBACK_REQUIREMENTS = ("flask", "pyjwt", "cryptography", "pytest")
+INSTALL_TIMEOUT = 600
+TEST_TIMEOUT = 600
+MAX_LISTED_FAILURES = 15
+
+
+class StepFailed(Exception):
+    """A step of the test run could not be done; the message says why in one line."""
+
+
+# --- answers -------------------------------------------------------------------------
+
+
+def public_answers(context: dict[str, object]) -> dict[str, object]:
+    """The answers a user gave or accepted; private keys (`_...`) hold machine paths."""
+    return {key: value for key, value in context.items() if not key.startswith("_")}
+
+
+def answers_document(context: dict[str, object]) -> str:
+    """The answers file: a cookiecutter config file, so it can regenerate the project.
+
+    `default_context` is what `cookiecutter --config-file` reads; a question added to the
+    template later takes its default instead of prompting. Same answers, same bytes.
+    """
+    document = {
+        "default_context": public_answers(context),
+        "template_version": context.get("_template_version", "unknown"),
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_answers(project: Path, context: dict[str, object]) -> None:
+    with open(project / ANSWERS_FILE, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(answers_document(context))
+
+
+# --- when to run ---------------------------------------------------------------------
+
+
+def env_flag(name: str, environ: Mapping[str, str]) -> bool:
+    return environ.get(name, "").strip().lower() in TRUE_WORDS
+
+
+def truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in TRUE_WORDS
+    return bool(value)
+
+
+def rendered_by_update_tool(context: dict[str, object], project: Path) -> bool:
+    """Is this a throwaway render made by cruft (update, diff) rather than a new project?
+
+    cruft calls cookiecutter's `generate_files` itself: its context has `_commit` but
+    none of the `_output_dir` that the cookiecutter command adds. For `cruft create`
+    the project lands where the user asked; for update and diff it lands in a fresh
+    `tempfile.TemporaryDirectory()` whose contents are moved or compared afterwards.
+    """
+    if "_commit" not in context or "_output_dir" in context:
+        return False
+    parent = project.resolve().parent
+    temp_root = Path(tempfile.gettempdir()).resolve()
+    return parent.parent == temp_root and parent.name.startswith("tmp")
+
+
+def skip_reason(context: dict[str, object], environ: Mapping[str, str]) -> str | None:
+    if not truthy(context.get("run_tests", True)):
+        return "run_tests is no"
+    if env_flag(SKIP_ENV, environ):
+        return f"{SKIP_ENV} is set"
+    return None
+
+
+# --- steps ---------------------------------------------------------------------------
+
+
+class Progress:
+    """Prints one line per step with the step's time, flushed at once."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def step(self, text: str) -> float:
+        print(f"  {text} ...", end="", flush=True)
+        return time.monotonic()
+
+    def done(self, since: float, result: str = "done") -> None:
+        print(f" {result} ({time.monotonic() - since:.1f} s)", flush=True)
+
+    def total(self) -> float:
+        return time.monotonic() - self.started
+
+
+def requirement_names(project: Path) -> list[str]:
+    """Distribution names the tests need: the project's dependencies and `test` extra."""
+    try:
+        import tomllib
+
+        data = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+        meta = data["project"]
+        requirements = list(meta.get("dependencies", []))
+        requirements += meta.get("optional-dependencies", {}).get("test", [])
+    except Exception:  # noqa: BLE001 -- any problem: fall back to the known list
+        return list(FALLBACK_REQUIREMENTS)
+    names = []
+    for requirement in requirements:
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+        if match and match.group(1) not in names:
+            names.append(match.group(1))
+    return names or list(FALLBACK_REQUIREMENTS)
+
+
+def missing_distributions(names: list[str]) -> list[str]:
+    missing = []
+    for name in names:
+        try:
+            metadata.version(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    return missing
+
+
+def venv_python(venv: Path) -> Path:
+    if os.name == "nt":
+        return venv / "Scripts" / "python.exe"
+    return venv / "bin" / "python"
+
+
+def find_uv() -> list[str] | None:
+    found = shutil.which("uv")
+    if found:
+        return [found]
+    sibling = Path(sys.executable).with_name("uv.exe" if os.name == "nt" else "uv")
+    if sibling.is_file():
+        return [str(sibling)]
+    return None
+
+
+def run_quiet(command: list[str], cwd: Path, timeout: int) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise StepFailed(f"{shlex.join(command)} took longer than {timeout} s") from exc
+    except OSError as exc:
+        raise StepFailed(f"could not run {command[0]}: {exc.strerror or exc}") from exc
+
+
+def last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "no output"
+
+
+def make_venv(project: Path, progress: Progress) -> Path:
+    """Create the project's .venv and install the project with its test extra."""
+    venv = project / ".venv"
+    python = venv_python(venv)
+    uv = find_uv()
+    tool = "uv" if uv else "venv + pip"
+    since = progress.step(f"creating .venv ({tool})")
+    if uv:
+        command = [*uv, "venv", "--quiet", "--python", sys.executable, str(venv)]
+    else:
+        command = [sys.executable, "-m", "venv", str(venv)]
+    result = run_quiet(command, project, INSTALL_TIMEOUT)
+    if result.returncode != 0:
+        progress.done(since, "failed")
+        raise StepFailed(f"could not create .venv: {last_line(result.stderr + result.stdout)}")
+    progress.done(since)
+
+    since = progress.step("installing the project and its test extra")
+    if uv:
+        command = [*uv, "pip", "install", "--quiet", "--python", str(python), "-e", ".[test]"]
+    else:
+        command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        command += ["-e", ".[test]"]
+    result = run_quiet(command, project, INSTALL_TIMEOUT)
+    if result.returncode != 0:
+        progress.done(since, "failed")
+        raise StepFailed(
+            "could not install the test dependencies (no network and none at hand?): "
+            + last_line(result.stderr + result.stdout)
+        )
+    progress.done(since)
+    return python
+
+
+def choose_python(project: Path, progress: Progress, mode: str) -> tuple[str, bool]:
+    """Return (python to run the tests with, whether it is the project's own .venv)."""
+    if mode == "current":
+        return sys.executable, False
+    if mode != "venv":
+        since = progress.step("looking for the test dependencies in this Python")
+        missing = missing_distributions(requirement_names(project))
+        if not missing:
+            progress.done(since, "all found")
+            return sys.executable, False
+        progress.done(since, "missing " + ", ".join(missing))
+    return str(make_venv(project, progress)), True
+
+
+SUMMARY_RE = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
+
+
+def run_tests(python: str, project: Path, progress: Progress) -> tuple[bool, str, list[str]]:
+    """Run the suite; return (passed, counts, failing test lines)."""
+    since = progress.step("running the tests")
+    command = [python, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider"]
+    environ = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    try:
+        result = subprocess.run(
+            command, cwd=project, env=environ, capture_output=True, text=True,
+            timeout=TEST_TIMEOUT, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        progress.done(since, "timed out")
+        raise StepFailed(f"the tests took longer than {TEST_TIMEOUT} s") from exc
+    output = result.stdout + result.stderr
+    counts = ", ".join(f"{n} {word}" for n, word in SUMMARY_RE.findall(last_line(result.stdout)))
+    failures = [
+        line.strip()
+        for line in result.stdout.splitlines()
+        if line.startswith(("FAILED ", "ERROR "))
+    ]
+    if result.returncode == 0:
+        progress.done(since, counts or "passed")
+        return True, counts, []
+    if result.returncode == 5:
+        progress.done(since, "no tests collected")
+        return False, "no tests collected", failures
+    progress.done(since, counts or f"failed (pytest exit {result.returncode})")
+    if not failures:
+        failures = [line for line in output.splitlines() if line.strip()][-10:]
+    return False, counts, failures
+
+
+def rerun_hint(project: Path, python: str, in_venv: bool, failures: list[str]) -> str:
+    runner = str(venv_python(Path(".venv"))) if in_venv else python
+    node_ids = [line.split()[1] for line in failures if line.startswith(("FAILED ", "ERROR "))]
+    node_ids = [node for node in node_ids if "::" in node or node.endswith(".py")]
+    command = [runner, "-m", "pytest"]
+    if 0 < len(node_ids) <= MAX_LISTED_FAILURES:
+        command += sorted(set(node_ids), key=node_ids.index)
+    return f"cd {shlex.quote(str(project))} && {shlex.join(command)}"
+
+
+def later_hint(project: Path) -> str:
+    venv_py = shlex.quote(str(venv_python(Path(".venv"))))
+    return (
+        f"cd {shlex.quote(str(project))} && python3 -m venv .venv && "
+        f"{venv_py} -m pip install -e '.[test]' && {venv_py} -m pytest"
+    )
+
+
+def check_project(project: Path, environ: Mapping[str, str]) -> bool:
+    """Run the generated tests and report; return whether they ran and passed."""
+    progress = Progress()
+    mode = environ.get(TEST_ENV_ENV, "auto").strip().lower() or "auto"
+    if mode not in ("auto", "venv", "current"):
+        print(f"{TEST_ENV_ENV}={mode!r} is not one of auto, venv, current; using auto")
+        mode = "auto"
+    print(f"Running the tests of {project.name} (skip with run_tests=no):", flush=True)
+    try:
+        python, in_venv = choose_python(project, progress, mode)
+        passed, counts, failures = run_tests(python, project, progress)
+    except StepFailed as exc:
+        print(f"Tests not run: {exc}.")
+        print(f"Run them later with: {later_hint(project)}")
+        return False
+    if passed:
+        print(f"All tests passed ({progress.total():.1f} s in all).")
+        return True
+    print(f"Tests FAILED ({counts or 'see below'}):")
+    for line in failures[:MAX_LISTED_FAILURES]:
+        print(f"  {line}")
+    if len(failures) > MAX_LISTED_FAILURES:
+        print(f"  ... and {len(failures) - MAX_LISTED_FAILURES} more")
+    print(f"Rerun them with: {rerun_hint(project, python, in_venv, failures)}")
+    print(f"The project was kept; set {STRICT_ENV}=1 to make a failure fail generation.")
+    return False
+
+
+def main(context: dict[str, object] = CONTEXT, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    project = Path.cwd()
+    try:
+        write_answers(project, context)
+        if rendered_by_update_tool(context, project):
+            return 0  # a throwaway render: stay quiet, the real project has its tests
+        reason = skip_reason(context, environ)
+        if reason:
+            print(f"Tests not run ({reason}). Run them with: {later_hint(project)}")
+            return 0
+        ok = check_project(project, environ)
+    except Exception as exc:  # noqa: BLE001 -- never show a traceback of ours
+        print(f"The post-generation step failed: {exc!r}")
+        ok = False
+    if not ok and env_flag(STRICT_ENV, environ):
+        print(f"{STRICT_ENV} is set: failing the generation.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
