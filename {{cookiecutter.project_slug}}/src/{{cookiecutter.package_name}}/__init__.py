@@ -1,0 +1,29 @@
+"""{{ cookiecutter.project_name }}: a Flask API protected by OAuth 2.0 access tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from . import api, health
+from .auth import OAuth{% if cookiecutter.protection_mode == "global" %}, protect_all_routes{% endif %}
+from .auth.cli import auth_cli
+from .errors import register_json_errors
+from .settings import Settings
+
+
+def create_app(settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> Flask:
+    """Build the app; settings come from the answers and ``OAUTH_*`` variables unless given."""
+    settings = settings or Settings.from_environment(environ)
+    app = Flask(__name__, static_folder=None)
+    app.config["SETTINGS"] = settings
+    register_json_errors(app)
+    OAuth(settings).init_app(app)
+{%- if cookiecutter.protection_mode == "global" %}
+    protect_all_routes(app)
+{%- endif %}
+    app.cli.add_command(auth_cli)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(api.blueprint)
+    return app

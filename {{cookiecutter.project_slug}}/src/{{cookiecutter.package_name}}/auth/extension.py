@@ -1,0 +1,64 @@
+"""Wiring: builds the key cache and validator from settings and keeps them on the app."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask, Request, current_app, g
+
+from ..settings import Settings
+from .bearer import bearer_token
+from .errors import register_error_handlers
+from .key_cache import KeySetCache
+from .remote import HttpClient, JwksSource
+from .requirements import Requirement
+from .tokens import AccessToken, TokenValidator
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "oauth"
+
+
+class OAuth:
+    """The API's token protection: one per app, found at ``app.extensions["oauth"]``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        http = HttpClient(settings.http_timeout_seconds)
+        self.source = JwksSource(
+            http,
+            settings.issuer,
+            settings.jwks_uri,
+            discovery_max_age=settings.jwks_cache_seconds,
+        )
+        self.keys = KeySetCache(
+            self.source.fetch,
+            frozenset(settings.algorithms),
+            max_age=settings.jwks_cache_seconds,
+            min_refresh=settings.jwks_min_refresh_seconds,
+            max_stale=settings.jwks_max_stale_seconds,
+            # discovery (two documents at most) and the key set, each within the timeout
+            wait_timeout=3 * settings.http_timeout_seconds,
+        )
+        self.validator = TokenValidator(settings, self.keys)
+        #: What the configured OAUTH_REQUIRED_SCOPE demands of every protected route.
+        self.default_requirement = Requirement.of(settings.required_scope)
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions[EXTENSION_KEY] = self
+        register_error_handlers(app, self.settings.realm)
+        if self.settings.prefetch_keys:
+            threading.Thread(target=self.keys.prefetch, name="jwks-prefetch", daemon=True).start()
+
+    def authenticate(self, request: Request) -> AccessToken:
+        """Validate the request's bearer token and publish its claims as ``g.claims``."""
+        token = self.validator.validate(bearer_token(request))
+        g.access_token = token
+        g.claims = token.claims
+        return token
+
+
+def current_oauth() -> OAuth:
+    """The ``OAuth`` of the app handling the current request."""
+    return current_app.extensions[EXTENSION_KEY]

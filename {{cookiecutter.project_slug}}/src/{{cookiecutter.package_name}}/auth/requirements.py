@@ -1,0 +1,63 @@
+"""What a route demands of a verified token: scopes and claim values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import Forbidden, InsufficientScope
+from .tokens import AccessToken
+
+#: Claim requirements: ``{"role": "admin"}`` needs that value, ``{"role": None}`` only
+#: the claim's presence, ``{"role": ["admin", "ops"]}`` one of the values.
+ClaimRequirements = Mapping[str, Any]
+
+
+def scope_set(scopes: str | Iterable[str] | None) -> frozenset[str]:
+    """Scopes given as a space-separated string or as a list."""
+    if scopes is None:
+        return frozenset()
+    if isinstance(scopes, str):
+        return frozenset(scopes.split())
+    return frozenset(scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """Scopes (all of them, or any one with ``any_scope``) and claim requirements."""
+
+    scopes: frozenset[str] = frozenset()
+    any_scope: bool = False
+    claims: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        scopes: str | Iterable[str] | None = None,
+        *,
+        any_scope: bool = False,
+        claims: ClaimRequirements | None = None,
+    ) -> Requirement:
+        return cls(scope_set(scopes), any_scope, tuple((claims or {}).items()))
+
+    def check(self, token: AccessToken) -> None:
+        """Raise ``InsufficientScope`` or ``Forbidden`` when ``token`` falls short."""
+        if self.scopes:
+            granted = self.scopes & token.scopes
+            if not granted if self.any_scope else granted != self.scopes:
+                raise InsufficientScope(" ".join(sorted(self.scopes)))
+        for name, expected in self.claims:
+            if not _claim_matches(token.claims.get(name), expected):
+                raise Forbidden()
+
+
+def _claim_matches(actual: Any, expected: Any) -> bool:
+    if actual is None:
+        return False
+    if expected is None:
+        return True
+    allowed = list(expected) if isinstance(expected, (list, tuple, set, frozenset)) else [expected]
+    if isinstance(actual, list):  # a multi-valued claim such as roles or groups
+        return any(value in allowed for value in actual if not isinstance(value, (list, dict)))
+    return actual in allowed

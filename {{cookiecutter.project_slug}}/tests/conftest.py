@@ -1,0 +1,72 @@
+"""Fixtures: keys made once per session, a real JWKS server per test, an app wired to it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.settings import Settings
+
+from support import AuthorizationServer, SigningKey, TokenFactory
+
+
+@pytest.fixture(scope="session")
+def signing_key(configured_settings: Settings) -> SigningKey:
+    """The key the test authorization server signs with, for the first configured alg."""
+    return SigningKey.generate(configured_settings.algorithms[0], kid="main-key")
+
+
+@pytest.fixture(scope="session")
+def configured_settings() -> Settings:
+    """The settings as generated: the answers, without the environment of the machine."""
+    return Settings.from_environment({})
+
+
+@pytest.fixture
+def auth_server(signing_key: SigningKey) -> Iterator[AuthorizationServer]:
+    server = AuthorizationServer([signing_key])
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(configured_settings: Settings, auth_server: AuthorizationServer) -> Settings:
+    """The generated settings, pointed at the test server; tests replace fields as needed."""
+    return dataclasses.replace(
+        configured_settings,
+        jwks_uri=auth_server.jwks_uri,
+        jwks_min_refresh_seconds=0,
+        http_timeout_seconds=2,
+    )
+
+
+@pytest.fixture
+def make_app() -> Callable[..., Flask]:
+    """Build an app from settings with fields replaced: ``make_app(settings, leeway_seconds=0)``."""
+
+    def build(settings: Settings, **changes: object) -> Flask:
+        app = create_app(dataclasses.replace(settings, **changes))
+        app.config["TESTING"] = True
+        return app
+
+    return build
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], settings: Settings) -> Flask:
+    return make_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def tokens(signing_key: SigningKey, settings: Settings) -> TokenFactory:
+    return TokenFactory(signing_key, settings.issuer, settings.audience, settings.required_scope)

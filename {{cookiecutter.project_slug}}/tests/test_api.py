@@ -1,0 +1,115 @@
+"""The example routes and the contract's error table, through the Flask test client."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from support import TokenFactory
+
+
+def assert_error(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json["code"] == code
+    assert isinstance(response.json["message"], str) and response.json["message"]
+
+
+def test_health_needs_no_token(client: FlaskClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+
+
+def test_valid_token_reaches_the_view_with_its_claims(
+    client: FlaskClient, tokens: TokenFactory
+) -> None:
+    token = tokens.mint(sub="alice", role="admin", scope=f"{tokens.scope} extra")
+    response = client.get("/api/data", headers=tokens.header(token))
+    assert response.status_code == 200
+    assert response.json == {
+        "message": f"Data for user role 'admin' and scope '{tokens.scope} extra'",
+        "subject": "alice",
+        "scope": f"{tokens.scope} extra",
+        "role": "admin",
+    }
+
+
+def test_scp_list_grants_scopes(client: FlaskClient, tokens: TokenFactory) -> None:
+    token = tokens.mint(scope=None, scp=["other", tokens.scope])
+    response = client.get("/api/data", headers=tokens.header(token))
+    assert response.status_code == 200
+    assert response.json["scope"] == f"other {tokens.scope}"
+
+
+def test_no_authorization_header_is_a_bare_challenge(client: FlaskClient) -> None:
+    response = client.get("/api/data")
+    assert_error(response, 401, "invalid_token")
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="')
+    assert "error=" not in challenge
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer a b", "Bearer a, Bearer b", "Token abc"],
+    ids=["bearer-alone", "bearer-space", "basic", "two-tokens", "two-credentials", "other"],
+)
+def test_malformed_authorization_header_is_invalid_request(client: FlaskClient, value: str) -> None:
+    response = client.get("/api/data", headers={"Authorization": value})
+    assert_error(response, 400, "invalid_request")
+    assert 'error="invalid_request"' in response.headers["WWW-Authenticate"]
+
+
+def test_bearer_scheme_is_case_insensitive(client: FlaskClient, tokens: TokenFactory) -> None:
+    response = client.get("/api/data", headers={"Authorization": f"bEaReR {tokens.mint()}"})
+    assert response.status_code == 200
+
+
+def test_token_in_query_string_is_refused(client: FlaskClient, tokens: TokenFactory) -> None:
+    token = tokens.mint()
+    response = client.get(f"/api/data?access_token={token}")
+    assert_error(response, 400, "invalid_request")
+    assert token not in response.get_data(as_text=True)
+
+
+def test_token_in_form_body_is_refused(client: FlaskClient, tokens: TokenFactory) -> None:
+    response = client.get("/api/data", data={"access_token": tokens.mint()})
+    assert_error(response, 400, "invalid_request")
+
+
+def test_bad_token_is_invalid_token_and_never_echoed(
+    client: FlaskClient, tokens: TokenFactory
+) -> None:
+    token = tokens.mint()
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    response = client.get("/api/data", headers=tokens.header(tampered))
+    assert_error(response, 401, "invalid_token")
+    challenge = response.headers["WWW-Authenticate"]
+    assert 'error="invalid_token"' in challenge and 'error_description="' in challenge
+    for part in tampered.split("."):
+        assert part not in response.get_data(as_text=True)
+        assert part not in challenge
+
+
+def test_missing_scope_is_insufficient_scope(client: FlaskClient, tokens: TokenFactory) -> None:
+    response = client.get("/api/data", headers=tokens.header(tokens.mint(scope="unrelated")))
+    assert_error(response, 403, "insufficient_scope")
+    challenge = response.headers["WWW-Authenticate"]
+    assert 'error="insufficient_scope"' in challenge
+    assert f'scope="{tokens.scope}"' in challenge
+
+
+def test_key_set_unavailable_is_server_error(
+    client: FlaskClient, tokens: TokenFactory, auth_server
+) -> None:
+    auth_server.jwks.status = 503
+    response = client.get("/api/data", headers=tokens.header(tokens.mint()))
+    assert_error(response, 500, "server_error")
+    assert "WWW-Authenticate" not in response.headers
+
+
+def test_unknown_route_is_a_json_404(client: FlaskClient) -> None:
+    response = client.get("/nowhere")
+    assert_error(response, 404, "not_found")
