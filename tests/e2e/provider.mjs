@@ -42,10 +42,21 @@ import Provider, { errors } from 'oidc-provider';
 const SUPPORTED_ALGS = ['RS256', 'PS256', 'ES256'];
 const RESOURCE_SCOPES = 'read write';
 
+const USAGE = `usage: node provider.mjs --port N [--jwks FILE] [--alg RS256|PS256|ES256]
+                        [--sign-kid KID] [--client-id ID] [--secret SECRET] [--ttl SECONDS]
+Each option may also come from the environment: E2E_PROVIDER_PORT, E2E_PROVIDER_JWKS,
+E2E_PROVIDER_ALG, E2E_PROVIDER_SIGN_KID, E2E_CLIENT_ID, E2E_CLIENT_SECRET, E2E_TOKEN_TTL.
+Without --jwks, fresh RS256, PS256 and ES256 keys are made at start.
+`;
+
 function parseArgs(argv) {
   const options = {};
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
     if (!arg.startsWith('--')) {
       throw new Error(`unexpected argument: ${arg}`);
     }
