@@ -29,7 +29,10 @@ from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
+# Keep the triple single quotes: tojson escapes ' but not the " of JSON strings.
+# fmt: off
 CONTEXT: dict[str, object] = json.loads(r'''{{ cookiecutter | tojson }}''')
+# fmt: on
 
 ANSWERS_FILE = ".template-answers.json"
 STRICT_ENV = "JWT_API_TEMPLATE_STRICT"

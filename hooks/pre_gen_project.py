@@ -21,6 +21,8 @@ import unicodedata
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+# Keep the triple single quotes: tojson escapes ' but not the " of JSON strings.
+# fmt: off
 ANSWERS: dict[str, object] = {
     "project_name": json.loads(r'''{{ cookiecutter.project_name | tojson }}'''),
     "project_slug": json.loads(r'''{{ cookiecutter.project_slug | tojson }}'''),
@@ -38,6 +40,7 @@ _TOKEN_FORMAT = json.loads(r'''{{ cookiecutter.token_format | default(none) | to
 if _TOKEN_FORMAT is not None:
     ANSWERS["token_format"] = _TOKEN_FORMAT
 TEMPLATE = json.loads(r'''{{ cookiecutter._template | default("") | tojson }}''')
+# fmt: on
 
 PROTECTION_MODES = ("global", "decorator")
 TOKEN_FORMATS = ("jwt", "opaque")
@@ -65,7 +68,9 @@ PACKAGE_RE = re.compile(r"[a-z][a-z0-9_]*")
 SCOPE_TOKEN_RE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 # Printable ASCII without space, quotes, backslash, backtick and angle brackets.
 URL_CHARS_RE = re.compile(r"[\x21\x23-\x26\x28-\x3b\x3d\x3f-\x5b\x5d-\x5f\x61-\x7e]+")
-HOSTNAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?")
+HOSTNAME_RE = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?"
+)
 BOOLEAN_WORDS = {"1", "true", "t", "yes", "y", "on", "0", "false", "f", "no", "n", "off"}
 
 MAX_REPR = 60
@@ -202,7 +207,9 @@ def check_algorithms(value: object) -> str | None:
 def check_required_scope(value: object) -> str | None:
     if isinstance(value, str) and SCOPE_TOKEN_RE.fullmatch(value):
         return None
-    return 'one OAuth scope token: printable ASCII without spaces, " or \\, e.g. read or orders:read'
+    return (
+        'one OAuth scope token: printable ASCII without spaces, " or \\, e.g. read or orders:read'
+    )
 
 
 def check_run_tests(value: object) -> str | None:
@@ -254,7 +261,9 @@ def rerun_command(answers: dict[str, object], bad: set[str], template: str) -> s
     return shlex.join(args)
 
 
-def report(problems: list[tuple[str, object, str]], answers: dict[str, object], template: str) -> str:
+def report(
+    problems: list[tuple[str, object, str]], answers: dict[str, object], template: str
+) -> str:
     count = len(problems)
     lines = [f"Cannot generate the project: {count} answer{'s' if count > 1 else ''} not allowed."]
     for key, value, allowed in problems:
@@ -271,7 +280,7 @@ def main() -> int:
         if not problems:
             return 0
         print(report(problems, ANSWERS, TEMPLATE), file=sys.stderr)
-    except Exception as exc:  # never show a traceback of ours
+    except Exception as exc:  # noqa: BLE001 -- never show a traceback of ours
         print(f"Cannot generate the project: checking the answers failed: {exc!r}", file=sys.stderr)
     return 1
 
