@@ -169,12 +169,7 @@ def venv_python(venv: Path) -> Path:
 
 def find_uv() -> list[str] | None:
     found = shutil.which("uv")
-    if found:
-        return [found]
-    sibling = Path(sys.executable).with_name("uv.exe" if os.name == "nt" else "uv")
-    if sibling.is_file():
-        return [str(sibling)]
-    return None
+    return [found] if found else None
 
 
 def run_quiet(command: list[str], cwd: Path, timeout: int) -> subprocess.CompletedProcess[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from conftest import COOKIECUTTER_JSON, HOOKS_DIR, default_context, load_hook, render_hook
 
 
