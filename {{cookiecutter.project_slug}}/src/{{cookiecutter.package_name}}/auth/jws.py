@@ -32,14 +32,23 @@ ALGORITHMS = RSA_ALGORITHMS | set(EC_CURVES) | {"EdDSA"}
 
 # Header parameters whose meaning we implement. Anything listed in "crit" is refused,
 # since RFC 7515 4.1.11 requires understanding every critical extension.
-_B64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_B64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64_ALPHABET = frozenset(_B64_CHARS)
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+# Value of each base64url character, and the bits of the last character that are unused
+# when a segment's length leaves 2 or 3 characters in its last group (RFC 4648 3.5).
+_B64_VALUE = {char: value for value, char in enumerate(_B64_CHARS)}
+_UNUSED_BITS = {0: 0, 2: 0x0F, 3: 0x03}
 
 
 def b64url_decode(segment: str) -> bytes:
     """Strict base64url without padding: refuses any other character or length."""
     data = segment.encode("ascii", "strict") if segment.isascii() else None
     if data is None or len(data) % 4 == 1 or not _B64_ALPHABET.issuperset(data):
+        raise InvalidToken("The access token is not a well-formed JWT")
+    # Only the canonical encoding is accepted: non-zero unused bits in the last character
+    # would give one segment many spellings (Wycheproof's ModifiedUnusedBitsInPayload).
+    if data and _B64_VALUE[data[-1]] & _UNUSED_BITS[len(data) % 4]:
         raise InvalidToken("The access token is not a well-formed JWT")
     try:
         decoded = binascii.a2b_base64(
@@ -109,7 +118,10 @@ KeyT = TypeVar("KeyT", bound=HasPublicKey)
 def split_compact(token: str) -> tuple[str, str, str]:
     """The three segments of a compact JWS; JWE (five segments) and others are refused."""
     parts = token.split(".")
-    if len(parts) != 3 or not all(parts):
+    # The payload segment may be empty: RFC 7515 allows an empty payload, and a valid
+    # signature over one must verify here (an access token is still refused later, since
+    # its claims must be a JSON object). The header and signature may not be empty.
+    if len(parts) != 3 or not parts[0] or not parts[2]:
         raise InvalidToken("The access token is not a well-formed JWT")
     return parts[0], parts[1], parts[2]
 
