@@ -242,7 +242,7 @@ SUMMARY_RE = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|d
 def run_tests(python: str, project: Path, progress: Progress) -> tuple[bool, str, list[str]]:
     """Run the suite; return (passed, counts, failing test lines)."""
     since = progress.step("running the tests")
-    command = [python, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider"]
+    command = [python, "-m", "pytest", "-rfE", "-p", "no:cacheprovider"]
     environ = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     try:
         result = subprocess.run(

@@ -151,7 +151,7 @@ def test_skip_switch(cli):
 
 @pytest.fixture
 def failing_template(tmp_path: Path) -> Path:
-    """A copy of the template whose generated suite has one failing test."""
+    """A copy of the template whose generated suite is one passing and one failing test."""
     copy = tmp_path / "template"
     shutil.copytree(
         TEMPLATE_DIR,
@@ -160,7 +160,9 @@ def failing_template(tmp_path: Path) -> Path:
         ignore=shutil.ignore_patterns(".git", ".venv", "node_modules", "__pycache__", "tests"),
     )
     tests = copy / "{{cookiecutter.project_slug}}" / "tests"
-    tests.mkdir(exist_ok=True)
+    shutil.rmtree(tests, ignore_errors=True)
+    tests.mkdir()
+    (tests / "test_ok.py").write_text("def test_ok():\n    assert True\n", encoding="utf-8")
     (tests / "test_zz_broken.py").write_text(
         "def test_broken():\n    assert 1 + 1 == 3\n", encoding="utf-8"
     )
@@ -170,7 +172,7 @@ def failing_template(tmp_path: Path) -> Path:
 def test_failing_tests_keep_the_project_and_say_how_to_rerun(cli, failing_template):
     result = cli("--no-input", template=failing_template)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Tests FAILED (1 failed" in result.stdout
+    assert "Tests FAILED (1 failed, 1 passed)" in result.stdout
     assert "  FAILED tests/test_zz_broken.py::test_broken" in result.stdout
     rerun = next(line for line in result.stdout.splitlines() if line.startswith("Rerun them"))
     assert rerun.endswith("-m pytest tests/test_zz_broken.py::test_broken")

@@ -1,0 +1,107 @@
+"""Every protection mode with several algorithm sets: generates cleanly, passes its checks.
+
+The `baked` fixture (conftest.py) makes one project per combination of the matrix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import pytest
+
+from conftest import BakedProject
+
+JINJA_MARKERS = re.compile(r"\{\{|\{%|\{#")
+
+# Names that belong to one protection mode and must not appear in a project of the other.
+OTHER_MODE_NAMES = {
+    "global": [r"\brequire_token\b"],
+    "decorator": [r"\bbefore_request\b", r"\bprotect_all_routes\b", r"@public\b", r"@requires\b"],
+}
+
+
+def test_generates_the_project(baked: BakedProject):
+    assert baked.path.name == baked.context["project_slug"]
+    for name in ("pyproject.toml", "README.md", "wsgi.py", ".template-answers.json"):
+        assert baked.has_file(name), name
+    package = baked.path / "src" / baked.context["package_name"]
+    assert (package / "__init__.py").is_file()
+
+
+def test_answers_file_holds_the_answers(baked: BakedProject):
+    saved = json.loads(baked.read(".template-answers.json"))["default_context"]
+    for key, value in saved.items():
+        assert baked.context[key] == value, key
+    assert saved["algorithms"] == baked.context["algorithms"]
+
+
+def test_no_unrendered_jinja(baked: BakedProject):
+    leftovers = []
+    for relative in baked.files():
+        if JINJA_MARKERS.search(str(relative)):
+            leftovers.append(f"{relative} (file name)")
+        try:
+            text = baked.read(str(relative))
+        except UnicodeDecodeError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if JINJA_MARKERS.search(line):
+                leftovers.append(f"{relative}:{number}: {line.strip()}")
+    assert leftovers == []
+
+
+def test_no_empty_or_stray_files(baked: BakedProject):
+    """Conditional file names render to a directory path when their condition is false."""
+    for relative in baked.files():
+        assert relative.name.strip(), relative
+        assert relative.name != "protection.py" or relative.parent.name == "auth"
+
+
+def test_ruff_check(baked: BakedProject):
+    result = baked.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format(baked: BakedProject):
+    result = baked.run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_other_mode_names_are_absent(baked: BakedProject):
+    mode = baked.context["protection_mode"]
+    patterns = [re.compile(p) for p in OTHER_MODE_NAMES[mode]]
+    found = []
+    for relative in baked.files():
+        try:
+            text = baked.read(str(relative))
+        except UnicodeDecodeError:
+            continue
+        found += [f"{relative}: {p.pattern}" for p in patterns if p.search(text)]
+    assert found == [], f"{mode} mode project mentions the other mode"
+
+
+def test_table_covers_every_mode():
+    from conftest import PROTECTION_MODES
+
+    assert set(OTHER_MODE_NAMES) == set(PROTECTION_MODES)
+
+
+def test_generated_suite_passes(baked: BakedProject):
+    result = baked.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"])
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    summary = result.stdout.strip().splitlines()[-1]
+    passed = int(re.search(r"(\d+) passed", summary).group(1))
+    assert passed >= 25, summary
+
+
+@pytest.mark.parametrize("module", ["wsgi"])
+def test_app_imports_and_serves_health(baked: BakedProject, module):
+    code = (
+        f"import {module}; c = {module}.app.test_client(); r = c.get('/health');"
+        "print(r.status_code, r.get_json())"
+    )
+    result = baked.run([sys.executable, "-c", code], env={"PYTHONPATH": "src"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "200 {'status': 'ok'}"
