@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from flask import Flask
 
 from . import api, health
-from .auth import OAuth{% if cookiecutter.protection_mode == "global" %}, protect_all_routes{% endif %}
+from .auth import OAuth{% if cookiecutter.protection_mode == "global" %}, protect_all_routes{% endif %}, resource_metadata
 from .auth.cli import auth_cli
 from .errors import register_json_errors
+from .request_log import init_request_log
 from .settings import Settings
 
 
@@ -18,6 +19,7 @@ def create_app(settings: Settings | None = None, environ: Mapping[str, str] | No
     settings = settings or Settings.from_environment(environ)
     app = Flask(__name__, static_folder=None)
     app.config["SETTINGS"] = settings
+    init_request_log(app)
     register_json_errors(app)
     OAuth(settings).init_app(app)
 {%- if cookiecutter.protection_mode == "global" %}
@@ -25,5 +27,6 @@ def create_app(settings: Settings | None = None, environ: Mapping[str, str] | No
 {%- endif %}
     app.cli.add_command(auth_cli)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(resource_metadata.blueprint)
     app.register_blueprint(api.blueprint)
     return app

@@ -7,7 +7,13 @@ texts: nothing from the request (and never the token) is echoed back.
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+import re
+
+from flask import Flask, Response, g, jsonify, request
+
+RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
+# The Host header is client-supplied: only a plain host[:port] may enter a challenge.
+_SAFE_HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
 
 class AuthError(Exception):
@@ -84,14 +90,23 @@ def register_error_handlers(app: Flask, realm: str) -> None:
     realm_attribute = f'realm="{realm}"'
 
     def handle(error: AuthError) -> Response:
+        g.auth_refusal = error  # for the request log
         response = jsonify(code=error.code, message=error.message)
         response.status_code = error.status
         response.headers["Cache-Control"] = "no-store"
         if error.status in (400, 401, 403) and not isinstance(error, Forbidden):
-            attributes = "".join(
-                f', {key}="{value}"' for key, value in error.challenge_attributes().items()
-            )
-            response.headers["WWW-Authenticate"] = f"Bearer {realm_attribute}{attributes}"
+            attributes = error.challenge_attributes()
+            if error.status == 401 and (url := resource_metadata_url()):
+                attributes["resource_metadata"] = url
+            rendered = "".join(f', {key}="{value}"' for key, value in attributes.items())
+            response.headers["WWW-Authenticate"] = f"Bearer {realm_attribute}{rendered}"
         return response
 
     app.register_error_handler(AuthError, handle)
+
+
+def resource_metadata_url() -> str | None:
+    """This API's RFC 9728 metadata URL as the client reached it, for 401 challenges."""
+    if not _SAFE_HOST.fullmatch(request.host):
+        return None
+    return f"{request.scheme}://{request.host}{RESOURCE_METADATA_PATH}"
