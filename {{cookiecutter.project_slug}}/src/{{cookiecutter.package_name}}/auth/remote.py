@@ -84,7 +84,10 @@ class HttpClient:
 def _read_capped(response: Any, deadline: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    while chunk := response.read(65536):
+    # read1, not read: read(n) waits for all n bytes, so a server sending one byte per
+    # socket timeout could hold the request for as long as it likes; read1 returns what
+    # one socket read brings, and the deadline is checked between reads.
+    while chunk := response.read1(65536):
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise FetchError(f"the body is larger than {MAX_BODY_BYTES} bytes")
