@@ -69,3 +69,21 @@ def test_loopback_http_is_allowed() -> None:
 def test_the_app_starts_without_reaching_the_authorization_server() -> None:
     app = create_app(environ={"OAUTH_JWKS_URI": "http://127.0.0.1:9/unreachable"})
     assert app.test_client().get("/health").status_code == 200
+
+
+def test_ca_bundle_must_exist(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="OAUTH_CA_BUNDLE"):
+        Settings.from_environment({"OAUTH_CA_BUNDLE": str(tmp_path / "missing.pem")})
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    assert Settings.from_environment({"OAUTH_CA_BUNDLE": str(bundle)}).ca_bundle == str(bundle)
+
+
+def test_tls_verification_can_be_off_only_for_loopback(caplog) -> None:
+    with pytest.raises(ConfigError, match="OAUTH_TLS_VERIFY"):
+        Settings.from_environment(
+            {"OAUTH_ISSUER": "https://login.example.com", "OAUTH_TLS_VERIFY": "false"}
+        )
+    local = {"OAUTH_ISSUER": "https://127.0.0.1:8443", "OAUTH_TLS_VERIFY": "false"}
+    create_app(environ=local)
+    assert "verification is OFF" in caplog.text

@@ -54,6 +54,8 @@ class Settings:
     verified_token_cache_size: int = 10_000
     strict_rfc9068: bool = False
     prefetch_keys: bool = False
+    ca_bundle: str = ""
+    tls_verify: bool = True
     realm: str = REALM
 
     @classmethod
@@ -79,7 +81,18 @@ class Settings:
             ),
             strict_rfc9068=env.flag("OAUTH_STRICT_RFC9068", False),
             prefetch_keys=env.flag("OAUTH_PREFETCH_KEYS", False),
+            ca_bundle=env.file("OAUTH_CA_BUNDLE"),
+            tls_verify=env.flag("OAUTH_TLS_VERIFY", True),
         )
+        if not settings.tls_verify and not all(
+            is_loopback_host(urlsplit(url).hostname or "")
+            for url in (settings.issuer, settings.jwks_uri)
+            if url
+        ):
+            raise ConfigError(
+                "OAUTH_TLS_VERIFY=false: certificate checks may be turned off only when "
+                "the issuer and JWKS URI are loopback hosts (local development)"
+            )
         return settings
 
 
@@ -154,6 +167,12 @@ class _Environment:
         if not value.isdigit() or int(value) < minimum:
             raise ConfigError(f"{name}={value!r}: expected a whole number >= {minimum}")
         return int(value)
+
+    def file(self, name: str) -> str:
+        value = self._raw(name, "")
+        if value and not os.path.isfile(value):
+            raise ConfigError(f"{name}={value!r}: no such file")
+        return value
 
     def flag(self, name: str, default: bool) -> bool:
         value = self._raw(name, "1" if default else "0").lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 
 from flask import Flask, Request, current_app, g
@@ -25,7 +26,7 @@ class OAuth:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        http = HttpClient(settings.http_timeout_seconds)
+        http = HttpClient(settings.http_timeout_seconds, _tls_context(settings))
         self.source = JwksSource(
             http,
             settings.issuer,
@@ -57,6 +58,16 @@ class OAuth:
         g.access_token = token
         g.claims = token.claims
         return token
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext:
+    """Certificate checks for the authorization server, with the configured CA bundle."""
+    context = ssl.create_default_context(cafile=settings.ca_bundle or None)
+    if not settings.tls_verify:  # settings allow this only for loopback hosts
+        log.warning("TLS certificate verification is OFF for the authorization server")
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def current_oauth() -> OAuth:
