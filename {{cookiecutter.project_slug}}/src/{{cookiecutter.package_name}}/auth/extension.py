@@ -11,8 +11,9 @@ from flask import Flask, Request, current_app, g
 from ..settings import Settings
 from .bearer import bearer_token
 from .errors import register_error_handlers
+from .jwks_source import JwksSource
 from .key_cache import KeySetCache
-from .remote import HttpClient, JwksSource
+from .remote import HttpClient
 from .requirements import Requirement
 from .tokens import AccessToken, TokenValidator
 

@@ -1,4 +1,4 @@
-"""Reading the authorization server: hardened HTTP GETs of its metadata and key set.
+"""Talking to the authorization server: hardened HTTP requests for JSON documents.
 
 Responses are hostile until checked: no redirects are followed, bodies over 1 MiB and
 non-JSON bodies are refused, and the whole exchange is bounded by one deadline, so a slow
@@ -7,8 +7,8 @@ or broken server costs a request a few seconds at most, never a hung worker.
 
 from __future__ import annotations
 
+import base64
 import json
-import logging
 import re
 import ssl
 import time
@@ -16,11 +16,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
-
-from ..settings import url_problem
-
-log = logging.getLogger(__name__)
+from urllib.parse import quote_plus, urlencode
 
 MAX_BODY_BYTES = 1024 * 1024
 USER_AGENT = "{{ cookiecutter.project_slug }}-jwks-client/1.0 (Python urllib)"
@@ -45,7 +41,7 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
 
 
 class HttpClient:
-    """GETs JSON documents with a deadline, a size cap and no redirects."""
+    """Requests JSON documents with a deadline, a size cap and no redirects."""
 
     def __init__(self, timeout: float, ssl_context: ssl.SSLContext | None = None) -> None:
         self._timeout = timeout
@@ -58,7 +54,27 @@ class HttpClient:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if etag:
             headers["If-None-Match"] = etag
-        request = urllib.request.Request(url, headers=headers, method="GET")
+        return self._exchange(urllib.request.Request(url, headers=headers), etag)
+
+    def post_form(
+        self, url: str, fields: dict[str, str], basic_auth: tuple[str, str] | None = None
+    ) -> Fetched:
+        """POST ``fields`` form-encoded; ``basic_auth`` as in RFC 6749, section 2.3.1."""
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": USER_AGENT,
+        }
+        if basic_auth:
+            user, password = (quote_plus(part) for part in basic_auth)
+            credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {credentials}"
+        body = urlencode(fields).encode()
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        return self._exchange(request, None)
+
+    def _exchange(self, request: urllib.request.Request, etag: str | None) -> Fetched:
+        where = f"{request.get_method()} {request.full_url}"
         deadline = time.monotonic() + self._timeout
         try:
             with self._opener.open(request, timeout=self._timeout) as response:
@@ -69,15 +85,15 @@ class HttpClient:
         except urllib.error.HTTPError as error:
             if error.code == 304 and etag:
                 return Fetched(None, etag, _max_age(error.headers.get("Cache-Control", "")))
-            raise FetchError(f"GET {url}: HTTP {error.code}") from None
+            raise FetchError(f"{where}: HTTP {error.code}") from None
         except (OSError, ValueError) as error:  # URLError, timeouts, TLS, bad status line
-            raise FetchError(f"GET {url}: {_describe(error)}") from None
+            raise FetchError(f"{where}: {_describe(error)}") from None
         if not _is_json(content_type):
-            raise FetchError(f"GET {url}: Content-Type {content_type[:60]!r} is not JSON")
+            raise FetchError(f"{where}: Content-Type {content_type[:60]!r} is not JSON")
         try:
             document = json.loads(body)
         except (ValueError, RecursionError):
-            raise FetchError(f"GET {url}: the body is not valid JSON") from None
+            raise FetchError(f"{where}: the body is not valid JSON") from None
         return Fetched(document, new_etag, _max_age(cache_control))
 
 
@@ -114,81 +130,3 @@ def _max_age(cache_control: str) -> float | None:
         return 0.0
     match = _MAX_AGE.search(cache_control)
     return float(match.group(1)) if match else None
-
-
-def metadata_urls(issuer: str) -> tuple[str, str]:
-    """Where the issuer's metadata lives: OpenID Connect Discovery, then RFC 8414."""
-    parts = urlsplit(issuer)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    path = parts.path.rstrip("/")
-    return (
-        f"{issuer.rstrip('/')}/.well-known/openid-configuration",
-        f"{origin}/.well-known/oauth-authorization-server{path}",
-    )
-
-
-def discover_jwks_uri(http: HttpClient, issuer: str) -> str:
-    """The ``jwks_uri`` the issuer publishes in its metadata, checked against the issuer."""
-    failures = []
-    for url in metadata_urls(issuer):
-        try:
-            metadata = http.get_json(url).body
-        except FetchError as error:
-            failures.append(str(error))
-            continue
-        if not isinstance(metadata, dict) or metadata.get("issuer") != issuer:
-            raise FetchError(f"GET {url}: the metadata's issuer is not {issuer!r}")
-        jwks_uri = metadata.get("jwks_uri")
-        problem = url_problem(jwks_uri) if isinstance(jwks_uri, str) else "missing"
-        if problem:
-            raise FetchError(f"GET {url}: unusable jwks_uri ({problem})")
-        return jwks_uri
-    raise FetchError("metadata discovery failed: " + "; ".join(failures))
-
-
-class JwksSource:
-    """Fetches the key set, finding its address by discovery when none is configured.
-
-    A discovered ``jwks_uri`` is reused for ``discovery_max_age`` seconds; when discovery
-    fails later, the address found before keeps being used.
-    """
-
-    def __init__(
-        self,
-        http: HttpClient,
-        issuer: str,
-        jwks_uri: str = "",
-        discovery_max_age: float = 300,
-        clock: Any = time.monotonic,
-    ) -> None:
-        self._http = http
-        self._issuer = issuer
-        self._configured_uri = jwks_uri
-        self._discovery_max_age = discovery_max_age
-        self._clock = clock
-        self._discovered: tuple[str, float] | None = None
-
-    @property
-    def jwks_uri(self) -> str | None:
-        if self._configured_uri:
-            return self._configured_uri
-        return self._discovered[0] if self._discovered else None
-
-    def fetch(self, etag: str | None) -> Fetched:
-        return self._http.get_json(self._resolve_uri(), etag)
-
-    def _resolve_uri(self) -> str:
-        if self._configured_uri:
-            return self._configured_uri
-        now = self._clock()
-        if self._discovered and now - self._discovered[1] < self._discovery_max_age:
-            return self._discovered[0]
-        try:
-            uri = discover_jwks_uri(self._http, self._issuer)
-        except FetchError:
-            if not self._discovered:
-                raise
-            log.warning("metadata discovery failed; reusing jwks_uri found earlier")
-            return self._discovered[0]
-        self._discovered = (uri, now)
-        return uri
