@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE_DIR, default_context, load_hook
+from template_helpers import TEMPLATE_DIR, default_context, load_hook
 
 STEP_LINE = re.compile(r"^  .+ \.\.\. .+ \(\d+\.\d s\)$", re.MULTILINE)
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import COOKIECUTTER_JSON, HOOKS_DIR, default_context, load_hook, render_hook
+from template_helpers import COOKIECUTTER_JSON, HOOKS_DIR, default_context, load_hook, render_hook
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE_DIR, BakedProject, bake
+from template_helpers import TEMPLATE_DIR, BakedProject, bake
 
 ANSWERS = {"project_name": "Billing API", "protection_mode": "decorator", "algorithms": "ES256"}
 

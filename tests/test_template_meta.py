@@ -6,7 +6,7 @@ import os
 import re
 import tomllib
 
-from conftest import COOKIECUTTER_JSON, TEMPLATE_DIR
+from template_helpers import COOKIECUTTER_JSON, TEMPLATE_DIR
 
 ROOT = TEMPLATE_DIR
 PUBLIC_KEYS = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
