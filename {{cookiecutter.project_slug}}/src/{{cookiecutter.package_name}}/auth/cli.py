@@ -37,9 +37,11 @@ def _dev_key() -> dev_issuer.DevKey:
 
 @auth_cli.command("dev-issuer")
 def run_dev_issuer() -> None:
-    """Serve a JWKS and discovery metadata at OAUTH_ISSUER, a loopback URL, for local work.
+    """Stand in for the issuer locally: serve its JWKS.
 
-    The signing key is kept in the app's instance folder; `flask auth token` signs with it.
+    Serves discovery metadata and a JWKS at OAUTH_ISSUER, which must be a loopback
+    http:// URL with a port. The signing key is kept in the app's instance folder;
+    `flask auth token` signs with it.
     """
     key = _dev_key()
     try:
@@ -99,7 +101,11 @@ def _claims(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
 def issue_token(
     scopes: tuple[str, ...], claims: dict, expires: int, subject: str, client_id: str
 ) -> None:
-    """Print an access token signed by the dev issuer's key for this API's issuer and audience."""
+    """Print a token signed by the dev issuer's key.
+
+    The token is issued by OAUTH_ISSUER for OAUTH_AUDIENCE, signed with the first of
+    OAUTH_ALGORITHMS.
+    """
     settings = current_oauth().settings
     key = _dev_key()
     scope = " ".join(" ".join(scopes).split()) or settings.required_scope
