@@ -19,7 +19,7 @@ def test_env_example_lists_every_setting():
     for path in [*PACKAGE.rglob("*.py"), PROJECT / "wsgi.py", PROJECT / "gunicorn.conf.py"]:
         text = path.read_text(encoding="utf-8")
         read |= set(re.findall(r"[\"']((?:OAUTH|GUNICORN)_[A-Z0-9_]+)[\"']", text))
-        read |= set(re.findall(r"environ\.get\(\s*[\"']([A-Z][A-Z0-9_]+)[\"']", text))
+        read |= set(re.findall(r"os\.(?:environ\.get|getenv)\(\s*[\"']([A-Z][A-Z0-9_]+)", text))
     assert read - listed_in_env_example() == set()
 
 
