@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import ssl
 import threading
@@ -27,7 +28,8 @@ class OAuth:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        http = HttpClient(settings.http_timeout_seconds, _tls_context(settings))
+        tls = _tls_context(settings.ca_bundle, settings.tls_verify)
+        http = HttpClient(settings.http_timeout_seconds, tls)
         self.source = JwksSource(
             http,
             settings.issuer,
@@ -56,15 +58,17 @@ class OAuth:
     def authenticate(self, request: Request) -> AccessToken:
         """Validate the request's bearer token and publish its claims as ``g.claims``."""
         token = self.validator.validate(bearer_token(request))
-        g.access_token = token
-        g.claims = token.claims
+        context = g._get_current_object()  # one proxy lookup for both attributes
+        context.access_token = token
+        context.claims = token.claims
         return token
 
 
-def _tls_context(settings: Settings) -> ssl.SSLContext:
+@functools.cache  # loading the system's CA store costs ~0.1 s: do it once per process
+def _tls_context(ca_bundle: str, verify: bool) -> ssl.SSLContext:
     """Certificate checks for the authorization server, with the configured CA bundle."""
-    context = ssl.create_default_context(cafile=settings.ca_bundle or None)
-    if not settings.tls_verify:  # settings allow this only for loopback hosts
+    context = ssl.create_default_context(cafile=ca_bundle or None)
+    if not verify:  # settings allow this only for loopback hosts
         log.warning("TLS certificate verification is OFF for the authorization server")
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
