@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..settings import Settings
 from .errors import InvalidToken
@@ -38,8 +38,9 @@ class AccessToken:
     scope: str  # the scopes as the token states them, space-separated
 
 
-@dataclass(frozen=True, slots=True)
-class _Verified:
+class _Verified(NamedTuple):
+    """A cache entry; a named tuple because it is built on every cache miss."""
+
     token: AccessToken
     key: VerificationKey
     valid_from: float  # nbf - leeway, or -inf
