@@ -6,9 +6,11 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from . import api, health
+from . import api, health{% if cookiecutter.token_format == "jwt" %}, readiness{% endif %}
 from .auth import OAuth{% if cookiecutter.protection_mode == "global" %}, protect_all_routes{% endif %}, resource_metadata
+{%- if cookiecutter.token_format == "jwt" %}
 from .auth.cli import auth_cli
+{%- endif %}
 from .errors import register_json_errors
 from .request_log import init_request_log
 from .settings import Settings
@@ -25,8 +27,13 @@ def create_app(settings: Settings | None = None, environ: Mapping[str, str] | No
 {%- if cookiecutter.protection_mode == "global" %}
     protect_all_routes(app)
 {%- endif %}
+{%- if cookiecutter.token_format == "jwt" %}
     app.cli.add_command(auth_cli)
+{%- endif %}
     app.register_blueprint(health.blueprint)
+{%- if cookiecutter.token_format == "jwt" %}
+    app.register_blueprint(readiness.blueprint)
+{%- endif %}
     app.register_blueprint(resource_metadata.blueprint)
     app.register_blueprint(api.blueprint)
     return app

@@ -9,8 +9,13 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
+{%- if cookiecutter.token_format == "jwt" %}
 from dataclasses import dataclass
+{%- else %}
+from dataclasses import dataclass, field
+{%- endif %}
 from urllib.parse import urlsplit
+{%- if cookiecutter.token_format == "jwt" %}
 
 SUPPORTED_ALGORITHMS = (
     "RS256",
@@ -24,12 +29,15 @@ SUPPORTED_ALGORITHMS = (
     "ES512",
     "EdDSA",
 )
+{%- endif %}
 
 # Defaults: the answers given when this project was generated.
 DEFAULT_ISSUER = {{ cookiecutter.issuer | tojson }}
 DEFAULT_AUDIENCE = {{ cookiecutter.audience | tojson }}
+{%- if cookiecutter.token_format == "jwt" %}
 DEFAULT_JWKS_URI = {{ cookiecutter.jwks_uri | tojson }}
 DEFAULT_ALGORITHMS = {{ cookiecutter.algorithms | tojson }}
+{%- endif %}
 DEFAULT_REQUIRED_SCOPE = {{ cookiecutter.required_scope | tojson }}
 REALM = {{ cookiecutter.project_slug | tojson }}
 
@@ -42,18 +50,30 @@ class ConfigError(ValueError):
 class Settings:
     issuer: str
     audience: str
+{%- if cookiecutter.token_format == "jwt" %}
     jwks_uri: str
     algorithms: tuple[str, ...]
+{%- else %}
+    introspection_uri: str
+    client_id: str
+    client_secret: str = field(repr=False)  # kept out of logs and tracebacks
+{%- endif %}
     required_scope: str
     leeway_seconds: float = 30
+{%- if cookiecutter.token_format == "jwt" %}
     jwks_cache_seconds: float = 300
     jwks_min_refresh_seconds: float = 30
     jwks_max_stale_seconds: float = 86_400
+{%- else %}
+    introspection_cache_seconds: float = 60
+{%- endif %}
     http_timeout_seconds: float = 5
     max_token_bytes: int = 8192
     verified_token_cache_size: int = 10_000
+{%- if cookiecutter.token_format == "jwt" %}
     strict_rfc9068: bool = False
     prefetch_keys: bool = False
+{%- endif %}
     ca_bundle: str = ""
     tls_verify: bool = True
     realm: str = REALM
@@ -65,13 +85,24 @@ class Settings:
         settings = cls(
             issuer=env.url("OAUTH_ISSUER", DEFAULT_ISSUER),
             audience=env.text("OAUTH_AUDIENCE", DEFAULT_AUDIENCE),
+{%- if cookiecutter.token_format == "jwt" %}
             jwks_uri=env.url("OAUTH_JWKS_URI", DEFAULT_JWKS_URI, allow_empty=True),
             algorithms=env.algorithms("OAUTH_ALGORITHMS", DEFAULT_ALGORITHMS),
+{%- else %}
+            # The introspection endpoint and the API's own credentials: environment only.
+            introspection_uri=env.url("OAUTH_INTROSPECTION_URI", ""),
+            client_id=env.text("OAUTH_CLIENT_ID", ""),
+            client_secret=env.secret("OAUTH_CLIENT_SECRET"),
+{%- endif %}
             required_scope=env.scope("OAUTH_REQUIRED_SCOPE", DEFAULT_REQUIRED_SCOPE),
             leeway_seconds=env.seconds("OAUTH_LEEWAY_SECONDS", 30, maximum=300),
+{%- if cookiecutter.token_format == "jwt" %}
             jwks_cache_seconds=env.seconds("OAUTH_JWKS_CACHE_SECONDS", 300),
             jwks_min_refresh_seconds=env.seconds("OAUTH_JWKS_MIN_REFRESH_SECONDS", 30),
             jwks_max_stale_seconds=env.seconds("OAUTH_JWKS_MAX_STALE_SECONDS", 86_400),
+{%- else %}
+            introspection_cache_seconds=env.seconds("OAUTH_INTROSPECTION_CACHE_SECONDS", 60),
+{%- endif %}
             http_timeout_seconds=env.seconds(
                 "OAUTH_HTTP_TIMEOUT_SECONDS", 5, minimum=0.05, maximum=60
             ),
@@ -79,19 +110,24 @@ class Settings:
             verified_token_cache_size=env.integer(
                 "OAUTH_VERIFIED_TOKEN_CACHE_SIZE", 10_000, minimum=0
             ),
+{%- if cookiecutter.token_format == "jwt" %}
             strict_rfc9068=env.flag("OAUTH_STRICT_RFC9068", False),
             prefetch_keys=env.flag("OAUTH_PREFETCH_KEYS", False),
+{%- endif %}
             ca_bundle=env.file("OAUTH_CA_BUNDLE"),
             tls_verify=env.flag("OAUTH_TLS_VERIFY", True),
         )
+{%- if cookiecutter.token_format == "jwt" %}
+        server_urls = (settings.issuer, settings.jwks_uri)
+{%- else %}
+        server_urls = (settings.issuer, settings.introspection_uri)
+{%- endif %}
         if not settings.tls_verify and not all(
-            is_loopback_host(urlsplit(url).hostname or "")
-            for url in (settings.issuer, settings.jwks_uri)
-            if url
+            is_loopback_host(urlsplit(url).hostname or "") for url in server_urls if url
         ):
             raise ConfigError(
                 "OAUTH_TLS_VERIFY=false: certificate checks may be turned off only when "
-                "the issuer and JWKS URI are loopback hosts (local development)"
+                "the authorization server is on a loopback host (local development)"
             )
         return settings
 
@@ -125,6 +161,7 @@ class _Environment:
         if problem:
             raise ConfigError(f"{name}={value!r}: {problem}")
         return value
+{%- if cookiecutter.token_format == "jwt" %}
 
     def algorithms(self, name: str, default: str) -> tuple[str, ...]:
         value = self._raw(name, default)
@@ -136,6 +173,7 @@ class _Environment:
                 f"{', '.join(SUPPORTED_ALGORITHMS)}"
             )
         return tuple(dict.fromkeys(names))
+{%- endif %}
 
     def scope(self, name: str, default: str) -> str:
         value = self._raw(name, default)
@@ -167,6 +205,15 @@ class _Environment:
         if not value.isdigit() or int(value) < minimum:
             raise ConfigError(f"{name}={value!r}: expected a whole number >= {minimum}")
         return int(value)
+
+{%- if cookiecutter.token_format == "opaque" %}
+
+    def secret(self, name: str) -> str:
+        value = self._environ.get(name, "")
+        if not value:
+            raise ConfigError(f"{name} is not set: the API's client secret for introspection")
+        return value
+{%- endif %}
 
     def file(self, name: str) -> str:
         value = self._raw(name, "")

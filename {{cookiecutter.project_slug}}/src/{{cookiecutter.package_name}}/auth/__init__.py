@@ -11,6 +11,7 @@ open. Views read the verified claims from ``g.claims``.
 {%- endif %}
 """
 
+from .access_token import AccessToken
 from .errors import AuthError, Forbidden, InsufficientScope, InvalidToken
 from .extension import OAuth, current_oauth
 {%- if cookiecutter.protection_mode == "global" %}
@@ -18,7 +19,6 @@ from .protection import protect_all_routes, public, requires
 {%- else %}
 from .protection import require_token
 {%- endif %}
-from .tokens import AccessToken
 
 __all__ = [
     "AccessToken",

@@ -73,6 +73,7 @@ class Forbidden(AuthError):
     code = "forbidden"
     message = "The access token does not meet this route's claim requirements"
     challenge_error = None
+{%- if cookiecutter.token_format == "jwt" %}
 
 
 class KeySetUnavailable(AuthError):
@@ -82,6 +83,17 @@ class KeySetUnavailable(AuthError):
     code = "server_error"
     message = "The token signing keys are not available right now"
     challenge_error = None
+{%- else %}
+
+
+class IntrospectionUnavailable(AuthError):
+    """The introspection endpoint cannot be reached or answered nonsense."""
+
+    status = 500
+    code = "server_error"
+    message = "The authorization server cannot check tokens right now"
+    challenge_error = None
+{%- endif %}
 
 
 def register_error_handlers(app: Flask, realm: str) -> None:

@@ -1,22 +1,31 @@
-"""Wiring: builds the key cache and validator from settings and keeps them on the app."""
+"""Wiring: builds the token validator from settings and keeps it on the app."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import ssl
+{%- if cookiecutter.token_format == "jwt" %}
 import threading
+{%- endif %}
 
 from flask import Flask, Request, current_app, g
 
 from ..settings import Settings
+from .access_token import AccessToken
 from .bearer import bearer_token
 from .errors import register_error_handlers
+{%- if cookiecutter.token_format == "jwt" %}
 from .jwks_source import JwksSource
 from .key_cache import KeySetCache
+{%- else %}
+from .introspection import IntrospectionValidator
+{%- endif %}
 from .remote import HttpClient
 from .requirements import Requirement
-from .tokens import AccessToken, TokenValidator
+{%- if cookiecutter.token_format == "jwt" %}
+from .tokens import TokenValidator
+{%- endif %}
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +39,7 @@ class OAuth:
         self.settings = settings
         tls = _tls_context(settings.ca_bundle, settings.tls_verify)
         http = HttpClient(settings.http_timeout_seconds, tls)
+{%- if cookiecutter.token_format == "jwt" %}
         self.source = JwksSource(
             http,
             settings.issuer,
@@ -46,14 +56,19 @@ class OAuth:
             wait_timeout=3 * settings.http_timeout_seconds,
         )
         self.validator = TokenValidator(settings, self.keys)
+{%- else %}
+        self.validator = IntrospectionValidator(settings, http)
+{%- endif %}
         #: What the configured OAUTH_REQUIRED_SCOPE demands of every protected route.
         self.default_requirement = Requirement.of(settings.required_scope)
 
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION_KEY] = self
         register_error_handlers(app, self.settings.realm)
+{%- if cookiecutter.token_format == "jwt" %}
         if self.settings.prefetch_keys:
             threading.Thread(target=self.keys.prefetch, name="jwks-prefetch", daemon=True).start()
+{%- endif %}
 
     def authenticate(self, request: Request) -> AccessToken:
         """Validate the request's bearer token and publish its claims as ``g.claims``."""

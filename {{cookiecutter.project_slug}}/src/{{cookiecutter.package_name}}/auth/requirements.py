@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import Forbidden, InsufficientScope
-from .tokens import AccessToken
+from .access_token import AccessToken
 
 #: Claim requirements: ``{"role": "admin"}`` needs that value, ``{"role": None}`` only
 #: the claim's presence, ``{"role": ["admin", "ops"]}`` one of the values.

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ..settings import Settings
+from .access_token import AccessToken, scopes_of
 from .errors import InvalidToken
 from .jwk import VerificationKey
 from .jws import Header, parse_json_object, verify_compact
@@ -27,15 +28,6 @@ log = logging.getLogger(__name__)
 LENIENT_TYPES = frozenset({"at+jwt", "application/at+jwt", "jwt"})
 STRICT_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 RFC9068_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
-
-
-@dataclass(frozen=True, slots=True)
-class AccessToken:
-    """A verified token: its claims (read-only) and the scopes it grants."""
-
-    claims: Mapping[str, Any]
-    scopes: frozenset[str]
-    scope: str  # the scopes as the token states them, space-separated
 
 
 class _Verified(NamedTuple):
@@ -130,7 +122,7 @@ class TokenValidator:
             if missing:
                 raise InvalidToken("The access token lacks claims RFC 9068 requires")
         return _Verified(
-            token=AccessToken(MappingProxyType(claims), *_scopes(claims)),
+            token=AccessToken(MappingProxyType(claims), *scopes_of(claims)),
             key=key,
             valid_from=-math.inf if nbf is None else nbf - self._leeway,
             valid_until=exp + self._leeway,
@@ -150,17 +142,3 @@ class TokenValidator:
 
 def _is_time(value: Any) -> bool:
     return type(value) in (int, float) and math.isfinite(value)
-
-
-def _scopes(claims: Mapping[str, Any]) -> tuple[frozenset[str], str]:
-    """Scopes from ``scope`` (space-separated) or ``scp`` (string or list of strings)."""
-    scope = claims.get("scope")
-    if scope is None:
-        scope = claims.get("scp")
-    if scope is None:
-        return frozenset(), ""
-    if isinstance(scope, str):
-        return frozenset(scope.split()), scope
-    if isinstance(scope, list) and all(isinstance(item, str) for item in scope):
-        return frozenset(scope), " ".join(scope)
-    raise InvalidToken("The access token's scope claim is malformed")
