@@ -81,7 +81,11 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
     """A JSON object with unique member names, or ``InvalidToken``."""
     try:
         # Exactly what json.loads does with bytes (UTF-8, -16 or -32), minus the new decoder.
-        value = _JSON.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
+        # An object in UTF-8 starts with "{" and a non-zero byte, for which detect_encoding
+        # answers "utf-8": the usual token skips that call.
+        utf8 = data[:1] == b"{" and data[1:2] != b"\x00"
+        encoding = "utf-8" if utf8 else json.detect_encoding(data)
+        value = _JSON.decode(data.decode(encoding, "surrogatepass"))
     except (ValueError, RecursionError):
         raise InvalidToken("The access token is not a well-formed JWT") from None
     if not isinstance(value, dict):
