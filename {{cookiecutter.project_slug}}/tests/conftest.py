@@ -1,4 +1,4 @@
-"""Fixtures: keys made once per session, a real JWKS server per test, an app wired to it."""
+"""Fixtures: a real authorization server per test, an app wired to it, a token factory."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import create_app
 from {{ cookiecutter.package_name }}.settings import Settings
+{%- if cookiecutter.token_format == "jwt" %}
 
 from support import AuthorizationServer, SigningKey, TokenFactory
 
@@ -43,6 +44,39 @@ def settings(configured_settings: Settings, auth_server: AuthorizationServer) ->
         jwks_min_refresh_seconds=0,
         http_timeout_seconds=5,  # generous: a loaded machine must not fail a test
     )
+{%- else %}
+
+from support import CLIENT_ID, CLIENT_SECRET, AuthorizationServer, TokenFactory
+
+
+@pytest.fixture(scope="session")
+def configured_settings() -> Settings:
+    """The settings as generated, with placeholder introspection credentials."""
+    return Settings.from_environment(
+        {
+            "OAUTH_INTROSPECTION_URI": "http://127.0.0.1:9/introspect",
+            "OAUTH_CLIENT_ID": CLIENT_ID,
+            "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+        }
+    )
+
+
+@pytest.fixture
+def auth_server() -> Iterator[AuthorizationServer]:
+    server = AuthorizationServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(configured_settings: Settings, auth_server: AuthorizationServer) -> Settings:
+    """The generated settings, pointed at the test server; tests replace fields as needed."""
+    return dataclasses.replace(
+        configured_settings,
+        introspection_uri=auth_server.introspection_uri,
+        http_timeout_seconds=5,  # generous: a loaded machine must not fail a test
+    )
+{%- endif %}
 
 
 @pytest.fixture
@@ -68,5 +102,5 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def tokens(signing_key: SigningKey, settings: Settings) -> TokenFactory:
-    return TokenFactory(signing_key, settings.issuer, settings.audience, settings.required_scope)
+def tokens(auth_server: AuthorizationServer, settings: Settings) -> TokenFactory:
+    return TokenFactory(auth_server, settings.issuer, settings.audience, settings.required_scope)

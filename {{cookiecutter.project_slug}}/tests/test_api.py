@@ -104,7 +104,7 @@ def test_missing_scope_is_insufficient_scope(client: FlaskClient, tokens: TokenF
 def test_key_set_unavailable_is_server_error(
     client: FlaskClient, tokens: TokenFactory, auth_server
 ) -> None:
-    auth_server.jwks.status = 503
+    auth_server.outage(503)
     response = client.get("/api/data", headers=tokens.header(tokens.mint()))
     assert_error(response, 500, "server_error")
     assert "WWW-Authenticate" not in response.headers

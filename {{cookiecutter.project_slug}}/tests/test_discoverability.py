@@ -52,7 +52,7 @@ def test_refusals_are_logged_without_the_token(
     assert decisions and decisions[-1].auth["outcome"] == "invalid_token"
     assert decisions[-1].auth["route"] == "/api/data"
     reasons = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
-    assert any("issuer" in reason and "kid=" in reason for reason in reasons)
+    assert any("issuer" in reason for reason in reasons)
     for record in caplog.records:
         for part in token.split("."):
             assert part not in record.getMessage()

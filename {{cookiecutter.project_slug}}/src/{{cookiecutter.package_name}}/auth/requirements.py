@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import Forbidden, InsufficientScope
 from .access_token import AccessToken
+from .errors import Forbidden, InsufficientScope
 
 #: Claim requirements: ``{"role": "admin"}`` needs that value, ``{"role": None}`` only
 #: the claim's presence, ``{"role": ["admin", "ops"]}`` one of the values.
