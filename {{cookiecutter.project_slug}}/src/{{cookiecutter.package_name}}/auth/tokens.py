@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from itertools import islice
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -128,14 +129,20 @@ class TokenValidator:
         )
 
     def _remember(self, token: str, verified: _Verified) -> None:
-        if self._cache_size <= 0:
+        size = self._cache_size
+        if size <= 0:
             return
         cache = self._verified
-        while len(cache) >= self._cache_size:
-            try:  # oldest first; another thread may be evicting at the same time
-                cache.pop(next(iter(cache)), None)
-            except (RuntimeError, StopIteration):
-                break
+        if len(cache) >= size:
+            # Full: keep the newest seven eighths in a new dict. Popping the oldest entry one
+            # at a time would leave deleted slots at the front of the dict for every later
+            # next(iter(cache)) to walk over: about 9 us per miss with 10,000 entries.
+            keep = size - max(1, size // 8)
+            try:
+                cache = dict(islice(cache.items(), len(cache) - keep, None))
+            except RuntimeError:  # another thread changed it meanwhile: start afresh
+                cache = {}
+            self._verified = cache
         cache[token] = verified
 
 
