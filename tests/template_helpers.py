@@ -31,14 +31,29 @@ COOKIECUTTER_JSON: dict[str, Any] = json.loads(
 )
 
 PROTECTION_MODES: list[str] = list(COOKIECUTTER_JSON["protection_mode"])
+TOKEN_FORMATS: list[str] = list(COOKIECUTTER_JSON["token_format"])
 ALGORITHM_SETS = ("RS256", "ES256,EdDSA", "PS256,RS512,ES384")
+# JWT projects with several algorithm sets; the other formats do not use algorithms.
 MATRIX = [
     pytest.param(
-        {"protection_mode": mode, "algorithms": algorithms},
+        {"protection_mode": mode, "token_format": "jwt", "algorithms": algorithms},
         id=f"{mode}-{algorithms.replace(',', '+')}",
     )
     for mode, algorithms in itertools.product(PROTECTION_MODES, ALGORITHM_SETS)
+] + [
+    pytest.param({"protection_mode": mode, "token_format": token_format}, id=f"{mode}-{token_format}")
+    for mode, token_format in itertools.product(PROTECTION_MODES, TOKEN_FORMATS)
+    if token_format != "jwt"
 ]
+# What a project needs in its environment to start, per token format.
+START_ENVIRONMENT = {
+    "jwt": {},
+    "opaque": {
+        "OAUTH_INTROSPECTION_URI": "http://127.0.0.1:9/introspect",
+        "OAUTH_CLIENT_ID": "api",
+        "OAUTH_CLIENT_SECRET": "secret",
+    },
+}
 
 # Where generated code lives; caches and environments are not part of the tree.
 IGNORED_PARTS = {".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from template_helpers import BakedProject
+from template_helpers import START_ENVIRONMENT, BakedProject
 
 JINJA_MARKERS = re.compile(r"\{\{|\{%|\{#")
 
@@ -95,6 +95,34 @@ def test_other_mode_names_are_absent(baked: BakedProject):
     assert found == [], f"{mode} mode project mentions the other mode"
 
 
+# Names that belong to one token format and must not appear in a project of the other.
+OTHER_FORMAT_NAMES = {
+    "jwt": [r"\bintrospect", r"\bIntrospectionValidator\b", r"OAUTH_CLIENT_SECRET"],
+    "opaque": [r"\bjwks\b", r"\bKeySetCache\b", r"\bverify_compact\b", r"\bSigningKey\b"],
+}
+
+
+def test_other_format_names_are_absent(baked: BakedProject):
+    token_format = baked.context["token_format"]
+    patterns = [re.compile(p, re.IGNORECASE) for p in OTHER_FORMAT_NAMES[token_format]]
+    found = []
+    for relative in baked.files():
+        if relative.name in (".template-answers.json", "CHANGELOG.md"):
+            continue  # the answers name every question, the jwks_uri one included
+        try:
+            text = baked.read(str(relative))
+        except UnicodeDecodeError:
+            continue
+        found += [f"{relative}: {p.pattern}" for p in patterns if p.search(text)]
+    assert found == [], f"{token_format} project mentions the other format"
+
+
+def test_table_covers_every_format():
+    from template_helpers import TOKEN_FORMATS
+
+    assert set(OTHER_FORMAT_NAMES) == set(TOKEN_FORMATS)
+
+
 def test_table_covers_every_mode():
     from template_helpers import PROTECTION_MODES
 
@@ -115,6 +143,7 @@ def test_app_imports_and_serves_health(baked: BakedProject, module):
         f"import {module}; c = {module}.app.test_client(); r = c.get('/health');"
         "print(r.status_code, r.get_json())"
     )
-    result = baked.run([sys.executable, "-c", code], env={"PYTHONPATH": "src"})
+    env = {"PYTHONPATH": "src", **START_ENVIRONMENT[baked.context["token_format"]]}
+    result = baked.run([sys.executable, "-c", code], env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "200 {'status': 'ok'}"

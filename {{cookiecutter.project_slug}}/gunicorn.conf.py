@@ -60,8 +60,8 @@ worker_class = "gthread"
 threads = _whole_number(("GUNICORN_THREADS",), 4, 1, 256)
 bind = _bind()
 
-# A key set fetch may take up to three times OAUTH_HTTP_TIMEOUT_SECONDS (discovery, then
-# the JWKS); the worker timeout must stay above that.
+# A request may wait up to three times OAUTH_HTTP_TIMEOUT_SECONDS for the authorization
+# server; the worker timeout must stay above that.
 timeout = _whole_number(("GUNICORN_TIMEOUT",), 30, 1, 3600)
 graceful_timeout = 20
 keepalive = 5  # behind a load balancer, set it above the balancer's idle timeout

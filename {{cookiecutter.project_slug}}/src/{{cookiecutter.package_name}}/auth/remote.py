@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 MAX_BODY_BYTES = 1024 * 1024
-USER_AGENT = "{{ cookiecutter.project_slug }}-jwks-client/1.0 (Python urllib)"
+USER_AGENT = "{{ cookiecutter.project_slug }}-oauth-client/1.0 (Python urllib)"
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
 
