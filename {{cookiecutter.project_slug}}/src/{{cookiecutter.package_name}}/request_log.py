@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 
 from flask import Flask, Response, g, has_request_context, request
 
@@ -28,15 +28,18 @@ def init_request_log(app: Flask) -> None:
 
 
 def _start() -> None:
-    incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-    g.request_started = time.perf_counter()
+    # Runs on every request: read the WSGI environ directly and touch ``g`` once.
+    incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
+    context = g._get_current_object()
+    context.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
+    context.request_started = time.perf_counter()
 
 
 def _finish(response: Response) -> Response:
-    response.headers["X-Request-ID"] = g.get("request_id", "")
-    refusal = g.get("auth_refusal")
-    token = g.get("access_token")
+    context = g._get_current_object()
+    response.headers["X-Request-ID"] = getattr(context, "request_id", "")
+    refusal = getattr(context, "auth_refusal", None)
+    token = getattr(context, "access_token", None)
     if refusal is not None and log.isEnabledFor(logging.INFO):
         log.info("access refused", extra={"auth": _decision(response, refusal.code)})
     elif token is not None and log.isEnabledFor(logging.DEBUG):
