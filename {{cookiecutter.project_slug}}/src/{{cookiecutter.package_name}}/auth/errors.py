@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
+
+from ..request_log import log_decision
 
 RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
 # The Host header is client-supplied: only a plain host[:port] may enter a challenge.
@@ -102,7 +104,7 @@ def register_error_handlers(app: Flask, realm: str) -> None:
     realm_attribute = f'realm="{realm}"'
 
     def handle(error: AuthError) -> Response:
-        g.auth_refusal = error  # for the request log
+        log_decision(request, error.status, error.code)
         response = jsonify(code=error.code, message=error.message)
         response.status_code = error.status
         response.headers["Cache-Control"] = "no-store"

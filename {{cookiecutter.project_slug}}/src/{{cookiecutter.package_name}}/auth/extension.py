@@ -11,6 +11,7 @@ import threading
 
 from flask import Flask, Request, current_app, g
 
+from ..request_log import DECISIONS_LOG, log_decision
 from ..settings import Settings
 from .access_token import AccessToken
 from .bearer import bearer_token
@@ -70,9 +71,22 @@ class OAuth:
             threading.Thread(target=self.keys.prefetch, name="jwks-prefetch", daemon=True).start()
 {%- endif %}
 
-    def authenticate(self, request: Request) -> AccessToken:
-        """Validate the request's bearer token and publish its claims as ``g.claims``."""
+    def authorize(self, request: Request, *requirements: Requirement | None) -> AccessToken:
+        """Validate the request's token, check each requirement, publish ``g.claims``."""
         token = self.validator.validate(bearer_token(request))
+        for requirement in requirements:
+            if requirement is not None:
+                requirement.check(token)
+        if DECISIONS_LOG.isEnabledFor(logging.DEBUG):  # off by default: keep the hot path lean
+            claims = token.claims
+            log_decision(
+                request,
+                200,
+                "allowed",
+                sub=claims.get("sub"),
+                client_id=claims.get("client_id"),
+                iss=claims.get("iss"),
+            )
         context = g._get_current_object()  # one proxy lookup for both attributes
         context.access_token = token
         context.claims = token.claims
