@@ -295,7 +295,7 @@ def generated_app(package: Any, jwks_url: str, issuer: str, algorithms: str) -> 
     app = package.create_app(environ=environ)
 
     # The same app's floor: an open route with the floor's body, so that what the app does
-    # on every request besides the token check (request ids, hooks) can be told apart.
+    # on every request besides the token check (request ids, the global filter) can be told apart.
     def bench_open() -> Any:
         return body_for(OPEN_CLAIMS)
 
@@ -627,7 +627,7 @@ def render(
     lines += [
         "",
         "The generated project's token check alone, against its own open route (same app,"
-        " same body; this removes the request-id hooks every route of the app runs):",
+        " same body; this removes the request-id middleware and filter every route of the app runs):",
         "",
         "| generated project | warm auth µs | cold auth µs | warm / crypto | cold / crypto"
         " | cold / crypto floor inside a route |",
