@@ -627,7 +627,7 @@ def render(
     lines += [
         "",
         "The generated project's token check alone, against its own open route (same app,"
-        " same body; this removes the request-id middleware and filter every route of the app runs):",
+        " same body; this removes the request-id middleware and filter that every route runs):",
         "",
         "| generated project | warm auth µs | cold auth µs | warm / crypto | cold / crypto"
         " | cold / crypto floor inside a route |",
