@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from template_helpers import COMMAND_TIMEOUT, MATRIX, TEMPLATE_DIR, BakedProject, bake
+from template_helpers import (
+    COMMAND_TIMEOUT,
+    MATRIX,
+    TEMPLATE_DIR,
+    BakedProject,
+    bake,
+    cookiecutter_environ,
+)
 
 
 @pytest.fixture(scope="session", params=MATRIX)
@@ -33,11 +39,7 @@ def cli(tmp_path: Path):
     output.mkdir()
 
     def run(*args: str, env: dict[str, str] | None = None, template: Path = TEMPLATE_DIR):
-        environ = dict(os.environ, COOKIECUTTER_CONFIG=str(config), PYTHONDONTWRITEBYTECODE="1")
-        for name in list(environ):
-            if name.startswith("JWT_API_TEMPLATE_"):
-                del environ[name]
-        environ.update(env or {})
+        environ = cookiecutter_environ(config, env)
         return subprocess.run(
             [sys.executable, "-m", "cookiecutter", str(template), *args],
             cwd=output,

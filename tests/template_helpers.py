@@ -41,7 +41,9 @@ MATRIX = [
     )
     for mode, algorithms in itertools.product(PROTECTION_MODES, ALGORITHM_SETS)
 ] + [
-    pytest.param({"protection_mode": mode, "token_format": token_format}, id=f"{mode}-{token_format}")
+    pytest.param(
+        {"protection_mode": mode, "token_format": token_format}, id=f"{mode}-{token_format}"
+    )
     for mode, token_format in itertools.product(PROTECTION_MODES, TOKEN_FORMATS)
     if token_format != "jwt"
 ]
@@ -58,6 +60,16 @@ START_ENVIRONMENT = {
 # Where generated code lives; caches and environments are not part of the tree.
 IGNORED_PARTS = {".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
 COMMAND_TIMEOUT = 300
+
+
+def cookiecutter_environ(config: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a cookiecutter run: its own config file, none of our switches."""
+    environ = dict(os.environ, COOKIECUTTER_CONFIG=str(config), PYTHONDONTWRITEBYTECODE="1")
+    for name in list(environ):
+        if name.startswith("JWT_API_TEMPLATE_"):
+            del environ[name]
+    environ.update(extra or {})
+    return environ
 
 
 def default_context(**answers: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from template_helpers import COMMAND_TIMEOUT, TEMPLATE_DIR
+from template_helpers import COMMAND_TIMEOUT, TEMPLATE_DIR, cookiecutter_environ
 
 SCRIPT = TEMPLATE_DIR / "generate_services.py"
 # Left out of template copies: only at the top (the generated project has tests/ too).
@@ -39,11 +38,7 @@ def run_script(*args: str, cwd: Path, env: dict[str, str] | None = None, python_
         f"replay_dir: {json.dumps(str(cwd / 'replay'))}\n",
         encoding="utf-8",
     )
-    environ = dict(os.environ, COOKIECUTTER_CONFIG=str(config), PYTHONDONTWRITEBYTECODE="1")
-    for name in list(environ):
-        if name.startswith("JWT_API_TEMPLATE_"):
-            del environ[name]
-    environ.update(env or {})
+    environ = cookiecutter_environ(config, env)
     return subprocess.run(
         [sys.executable, *python_args, str(SCRIPT), *args],
         cwd=cwd,
