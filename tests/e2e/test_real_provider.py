@@ -183,16 +183,7 @@ class OpenIDProvider:
             "E2E_CLIENT_SECRET": CLIENT_SECRET,
         }
         offset = self.log.stat().st_size if self.log.exists() else 0
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                args,
-                cwd=E2E_DIR,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
+        self.proc = _spawn(args, E2E_DIR, env, self.log)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             with self.log.open("rb") as log:
@@ -259,16 +250,7 @@ class BakedApi:
             "--graceful-timeout", "2",
             "wsgi:app",
         ]  # fmt: skip
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                args,
-                cwd=self.project_dir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
+        self.proc = _spawn(args, self.project_dir, env, self.log)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -294,6 +276,20 @@ class BakedApi:
     def expect(self, resp: Response, status: int) -> None:
         assert resp.status == status, (
             f"expected HTTP {status}, got {resp.describe()}\napi log:\n{_tail(self.log)}"
+        )
+
+
+def _spawn(args: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """Start a server process in its own session, its output appended to ``log_path``."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
 
 
