@@ -155,8 +155,10 @@ class _Environment:
 
     def url(self, name: str, default: str, *, allow_empty: bool = False) -> str:
         value = self._raw(name, default)
-        if not value and allow_empty:
-            return ""
+        if not value:
+            if allow_empty:
+                return ""
+            raise ConfigError(f"{name} is not set: expected an absolute https:// URL")
         problem = url_problem(value)
         if problem:
             raise ConfigError(f"{name}={value!r}: {problem}")
