@@ -223,10 +223,11 @@ class OpenIDProvider:
 
 
 class BakedApi:
-    """A generated project served by gunicorn on 127.0.0.1."""
+    """A generated project, installed with pip, served by gunicorn on 127.0.0.1."""
 
     def __init__(self, project_dir: Path, workdir: Path):
         self.project_dir = project_dir
+        self.site = _install(project_dir, workdir / f"site-{project_dir.parent.name}")
         self.port = _free_port()
         self.base_url = f"http://{HOST}:{self.port}"
         self.log = workdir / f"api-{self.port}.log"
@@ -239,11 +240,11 @@ class BakedApi:
             OAUTH_JWKS_MIN_REFRESH_SECONDS=str(JWKS_MIN_REFRESH_SECONDS),
             OAUTH_HTTP_TIMEOUT_SECONDS="3",
             PYTHONUNBUFFERED="1",
+            PYTHONPATH=str(self.site),
         )
         args = [
             sys.executable, "-m", "gunicorn",
             "--chdir", str(self.project_dir),
-            "--pythonpath", str(self.project_dir / "src"),
             "--bind", f"{HOST}:{self.port}",
             "--workers", "1",
             "--timeout", "30",
@@ -313,6 +314,21 @@ def _bake(output_dir: Path, issuer: str, protection_mode: str) -> Path:
         },
     )
     return Path(project)
+
+
+def _install(project: Path, target: Path) -> Path:
+    """Install the baked project as a user would (``pip install``), into ``target``.
+
+    Dependencies come from this environment (they are the template's test extra), so the
+    install needs no network; the API then runs from the installed package, not from src/.
+    """
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-deps", "--no-build-isolation", "--target", str(target), str(project),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, f"pip install of the baked project failed:\n{result.stderr}"
+    return target
 
 
 def _initial_keys(generation: int = 1) -> list[dict]:
