@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,3 +31,8 @@ def scopes_of(claims: Mapping[str, Any]) -> tuple[frozenset[str], str]:
     if isinstance(scope, list) and all(isinstance(item, str) for item in scope):
         return frozenset(scope), " ".join(scope)
     raise InvalidToken("The access token's scope claim is malformed")
+
+
+def is_numeric_date(value: Any) -> bool:
+    """A JSON number of seconds (RFC 7519 NumericDate); booleans and NaN are not."""
+    return type(value) in (int, float) and math.isfinite(value)
