@@ -34,16 +34,6 @@ def auth_server(signing_key: SigningKey) -> Iterator[AuthorizationServer]:
     yield server
     server.stop()
 
-
-@pytest.fixture
-def settings(configured_settings: Settings, auth_server: AuthorizationServer) -> Settings:
-    """The generated settings, pointed at the test server; tests replace fields as needed."""
-    return dataclasses.replace(
-        configured_settings,
-        jwks_uri=auth_server.jwks_uri,
-        jwks_min_refresh_seconds=0,
-        http_timeout_seconds=5,  # generous: a loaded machine must not fail a test
-    )
 {%- else %}
 
 from support import CLIENT_ID, CLIENT_SECRET, AuthorizationServer, TokenFactory
@@ -67,16 +57,17 @@ def auth_server() -> Iterator[AuthorizationServer]:
     yield server
     server.stop()
 
+{%- endif %}
+
 
 @pytest.fixture
 def settings(configured_settings: Settings, auth_server: AuthorizationServer) -> Settings:
     """The generated settings, pointed at the test server; tests replace fields as needed."""
     return dataclasses.replace(
         configured_settings,
-        introspection_uri=auth_server.introspection_uri,
+        **auth_server.settings_changes(),
         http_timeout_seconds=5,  # generous: a loaded machine must not fail a test
     )
-{%- endif %}
 
 
 @pytest.fixture
