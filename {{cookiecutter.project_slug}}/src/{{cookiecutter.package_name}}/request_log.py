@@ -38,10 +38,11 @@ class RequestIdMiddleware:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        # A request id only has to be unique, not secret: random's generator makes one
-        # without the system call os.urandom costs on every request.
-        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else f"{getrandbits(128):032x}"
+        incoming = environ.get("HTTP_X_REQUEST_ID")
+        if incoming and _REQUEST_ID.fullmatch(incoming):
+            request_id = incoming
+        else:  # unique is enough, not secret: random spares os.urandom's system call
+            request_id = f"{getrandbits(128):032x}"
         environ[REQUEST_ID_KEY] = request_id
         environ[STARTED_KEY] = time.perf_counter()
 
