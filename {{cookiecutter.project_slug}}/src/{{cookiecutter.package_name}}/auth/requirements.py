@@ -44,8 +44,11 @@ class Requirement:
     def check(self, token: AccessToken) -> None:
         """Raise ``InsufficientScope`` or ``Forbidden`` when ``token`` falls short."""
         if self.scopes:
-            granted = self.scopes & token.scopes
-            if not granted if self.any_scope else granted != self.scopes:
+            if self.any_scope:
+                enough = not self.scopes.isdisjoint(token.scopes)
+            else:
+                enough = self.scopes <= token.scopes
+            if not enough:
                 raise InsufficientScope(" ".join(sorted(self.scopes)))
         for name, expected in self.claims:
             if not _claim_matches(token.claims.get(name), expected):
