@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """What one bearer-token check costs, side by side with the usual Python peers.
 
-In one process and one run this script:
+In one run this script:
 
-1. bakes a fresh project from this template (or takes ``--project PATH``);
+1. bakes a fresh project from this template (or takes ``--project PATH``), then measures
+   in ``--processes`` fresh processes one after the other (3 by default; their rounds
+   are pooled), each doing steps 2 and 3;
 2. serves one JWKS over 127.0.0.1 (an RS256 key for everybody, plus ES256 and EdDSA keys
    for the generated project's extra rows);
 3. builds one Flask app per contender, all answering ``GET /api/data`` with the same body,
@@ -24,8 +26,8 @@ In one process and one run this script:
 
 Run it from the template repository with the packages of ``benchmarks/requirements.txt``:
 
-    python benchmarks/token_check.py                 # full run, about a minute or two
-    python benchmarks/token_check.py --quick         # fewer rounds, smoke test
+    python benchmarks/token_check.py                 # full run, about four minutes
+    python benchmarks/token_check.py --quick         # one process, few rounds: smoke test
     python benchmarks/token_check.py --profile       # also profile the generated app
     python benchmarks/token_check.py --write-readme  # put the table in benchmarks/README.md
 """
@@ -592,7 +594,12 @@ class Results:
 
 
 def render(
-    results: Results, rounds: int, count: int, fetches: int, tput: dict[str, Any] | None
+    results: Results,
+    rounds: int,
+    count: int,
+    fetches: int,
+    tput: dict[str, Any] | None,
+    processes: int = 1,
 ) -> str:
     r = results
     lines = [
@@ -644,7 +651,9 @@ def render(
             )
     lines += [
         "",
-        f"Medians of {rounds} interleaved rounds of {count} requests each. Overhead is the"
+        f"Medians of {rounds} interleaved rounds of {count} requests each"
+        f" ({processes} measuring process{'es' if processes > 1 else ''}, rounds pooled)."
+        " Overhead is the"
         " contender's time minus the floor's, paired round by round; it is divided by the"
         " crypto floor of the row's algorithm. JWKS fetches during the timed rounds, all apps"
         f" together: {fetches}.",
@@ -738,33 +747,8 @@ def import_generated(project: Path) -> Any:
     return importlib.import_module(packages[0].name)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--project", type=Path, help="a baked project (default: bake one)")
-    parser.add_argument("--mode", default="global", choices=["global", "decorator"])
-    parser.add_argument("--rounds", type=int, default=100)
-    parser.add_argument("--requests", type=int, default=40, help="requests per round")
-    parser.add_argument("--quick", action="store_true", help="5 rounds of 50, 2 s of wrk")
-    parser.add_argument("--no-throughput", dest="throughput", action="store_false")
-    parser.add_argument("--seconds", type=float, default=5, help="length of each wrk run")
-    parser.add_argument("--pairs", type=int, default=4, help="wrk runs per route")
-    parser.add_argument("--profile", action="store_true", help="profile the generated app")
-    parser.add_argument("--wall", action="store_true", help="wall time instead of CPU time")
-    parser.add_argument("--write-readme", action="store_true")
-    args = parser.parse_args()
-    if args.wall:
-        global clock
-        clock = time.perf_counter
-    if args.quick:
-        args.rounds, args.requests, args.seconds, args.pairs = 5, 50, 2, 1
-    started = time.monotonic()
-    command = "python benchmarks/token_check.py " + " ".join(sys.argv[1:])
-
-    project = args.project
-    if project is None:
-        progress(f"baking a fresh project ({args.mode} mode)")
-        project = bake(args.mode)
-    project = project.resolve()
+def measure_here(args: argparse.Namespace, project: Path) -> tuple[list[Contender], int]:
+    """One measuring process: its own keys, JWKS server and apps; the interleaved rounds."""
     package = import_generated(project)
     progress(f"generated project: {project} (package {package.__name__})")
 
@@ -840,14 +824,90 @@ def main() -> None:
     progress(f"measured in {time.monotonic() - measure_started:.0f}s")
 
     if args.profile:
-        ours = next(c for c in contenders if c.name == "generated project" and c.alg == "RS256")
+        ours_rs = next(c for c in contenders if c.name == "generated project" and c.alg == "RS256")
         count = args.requests
-        print(profile("generated project, warm", ours.runs["warm"], 1, count))
+        print(profile("generated project, warm", ours_rs.runs["warm"], 1, count))
         # fresh tokens: a slice no app has seen (minted now, same signer)
         fresh = TokenPool(signers["RS256"], issuer, 0, count)
         app = generated_app(package, rsa_jwks, issuer, "RS256")
         app.test_client().get(ROUTE, headers=fresh.warm)  # load the key set
         print(profile("generated project, cold", client_run(app, fresh.cold_headers), 0, count))
+    server.stop()
+    return contenders, fetches
+
+
+def measure_in_processes(args: argparse.Namespace, project: Path) -> tuple[list[Contender], int]:
+    """``--processes`` fresh measuring processes, one after the other; their rounds pooled.
+
+    A process's memory layout and hash seeds shift its timings as a whole; pooling the
+    rounds of several processes keeps one lucky or unlucky layout from deciding a ratio.
+    Every process runs the same contenders in the same order, so round *i* of every
+    contender still comes from the same moment and the pairing of overheads holds.
+    """
+    pooled: list[Contender] = []
+    fetches = 0
+    for index in range(args.processes):
+        progress(f"measuring process {index + 1}/{args.processes}")
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            command = [sys.executable, __file__, "--project", str(project), "--processes", "1"]
+            command += ["--rounds", str(args.rounds), "--requests", str(args.requests)]
+            command += ["--no-throughput", "--samples-out", out.name]
+            command += ["--wall"] if args.wall else []
+            subprocess.run(command, check=True)
+            result = json.loads(Path(out.name).read_text())
+        fetches += result["fetches"]
+        for position, entry in enumerate(result["contenders"]):
+            if index == 0:
+                pooled.append(Contender(entry["name"], entry["alg"], entry["kind"]))
+                pooled[-1].samples = {temp: [] for temp in entry["samples"]}
+            contender = pooled[position]
+            for temp, values in entry["samples"].items():
+                contender.samples[temp].extend(values)
+    return pooled, fetches
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--project", type=Path, help="a baked project (default: bake one)")
+    parser.add_argument("--mode", default="global", choices=["global", "decorator"])
+    parser.add_argument("--processes", type=int, default=3, help="measuring processes")
+    parser.add_argument("--rounds", type=int, default=100, help="rounds per process")
+    parser.add_argument("--requests", type=int, default=40, help="requests per round")
+    parser.add_argument("--quick", action="store_true", help="1 process, 5 rounds, 2 s of wrk")
+    parser.add_argument("--no-throughput", dest="throughput", action="store_false")
+    parser.add_argument("--seconds", type=float, default=5, help="length of each wrk run")
+    parser.add_argument("--pairs", type=int, default=4, help="wrk runs per route")
+    parser.add_argument("--profile", action="store_true", help="profile the generated app")
+    parser.add_argument("--wall", action="store_true", help="wall time instead of CPU time")
+    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument("--samples-out", type=Path, help=argparse.SUPPRESS)  # measuring child
+    args = parser.parse_args()
+    if args.wall:
+        global clock
+        clock = time.perf_counter
+    if args.quick:
+        args.processes, args.rounds, args.requests, args.seconds, args.pairs = 1, 5, 50, 2, 1
+    if args.profile:
+        args.processes = 1  # the profile is printed by the measuring process itself
+    started = time.monotonic()
+    command = "python benchmarks/token_check.py " + " ".join(sys.argv[1:])
+
+    project = args.project
+    if project is None:
+        progress(f"baking a fresh project ({args.mode} mode)")
+        project = bake(args.mode)
+    project = project.resolve()
+
+    if args.processes > 1:
+        contenders, fetches = measure_in_processes(args, project)
+    else:
+        contenders, fetches = measure_here(args, project)
+    if args.samples_out:
+        entries = [
+            {"name": c.name, "alg": c.alg, "kind": c.kind, "samples": c.samples} for c in contenders
+        ]
+        args.samples_out.write_text(json.dumps({"contenders": entries, "fetches": fetches}))
+        return
 
     tput = None
     if args.throughput:
@@ -855,19 +915,21 @@ def main() -> None:
             progress("wrk not found (Debian: apt-get install wrk); skipping throughput")
         else:
             progress(f"throughput: gunicorn -w 2 + wrk, {args.seconds:g}s per run")
+            signer = Signer.generate("RS256")
+            server = JwksServer({"/rsa.json": {"keys": [signer.jwk]}})
             environ = {
-                "OAUTH_ISSUER": issuer,
+                "OAUTH_ISSUER": server.base,
                 "OAUTH_AUDIENCE": AUDIENCE,
-                "OAUTH_JWKS_URI": rsa_jwks,
+                "OAUTH_JWKS_URI": server.url("/rsa.json"),
                 "OAUTH_ALGORITHMS": "RS256",
                 "OAUTH_REQUIRED_SCOPE": REQUIRED_SCOPE,
             }
-            token = pools["RS256"].warm["Authorization"].split()[1]
-            tput = throughput(project, environ, token, args.seconds, args.pairs)
+            tput = throughput(project, environ, signer.mint(server.base), args.seconds, args.pairs)
+            server.stop()
 
-    server.stop()
     results = Results(contenders)
-    table = render(results, args.rounds, args.requests, fetches, tput)
+    rounds = args.rounds * args.processes
+    table = render(results, rounds, args.requests, fetches, tput, args.processes)
     print()
     print(table)
     print()
