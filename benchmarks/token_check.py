@@ -308,6 +308,37 @@ def generated_app(package: Any, jwks_url: str, issuer: str, algorithms: str) -> 
     return app
 
 
+def bare_check_app(package: Any, jwks_url: str, issuer: str, public: Any) -> Flask:
+    """The generated app with its token check cut down to the least any check must do.
+
+    The header is read as the app reads it, a token seen before is a dict lookup, a new
+    one costs exactly the crypto floor, and the view gets ``g.access_token`` and
+    ``g.claims`` as usual. Nothing else is checked (no claims, no key set, no expiry), so
+    this is a yardstick, not a validator: what the app's own structure (request ids, the
+    filter or decorator, the view) costs around the crypto, i.e. the lowest overhead the
+    generated project's real check could reach.
+    """
+    app = generated_app(package, jwks_url, issuer, "RS256")
+    bearer = importlib.import_module(package.__name__ + ".auth.bearer")
+    access_token = importlib.import_module(package.__name__ + ".auth.access_token")
+    check = crypto_floor("RS256", public)
+    seen: dict[str, Any] = {}
+
+    def authorize(request: Any, *requirements: Any) -> Any:
+        raw = bearer.bearer_token(request)
+        token = seen.get(raw)
+        if token is None:
+            claims = check(raw)
+            token = seen[raw] = access_token.AccessToken(claims, *access_token.scopes_of(claims))
+        context = g._get_current_object()
+        context.access_token = token
+        context.claims = token.claims
+        return token
+
+    app.extensions["oauth"].authorize = authorize
+    return app
+
+
 def b64url(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
@@ -694,6 +725,12 @@ def verdict(results: Results, tput: dict[str, Any] | None) -> list[str]:
         if temp == "cold" and in_route:
             check_alone = results.overhead(ours, "cold", results.own)
             line += f", {check_alone / in_route:.2f} of the crypto floor inside a route"
+        bare = next((c for c in results.contenders if c.kind == "bare"), None)
+        if bare:
+            line += (
+                f"; the same app with the crypto floor as its only check:"
+                f" {results.ratio(bare, temp):.2f}"
+            )
         lines.append(f"{line} (target <= {target:g}): {met}")
     if tput:
         ratio = tput["ratio"]
@@ -811,6 +848,8 @@ def measure_here(args: argparse.Namespace, project: Path) -> tuple[list[Contende
     extra = generated_app(package, all_jwks, issuer, "RS256,ES256,EdDSA")
     add("generated project", "ES256", "ours", extra)
     add("generated project", "EdDSA", "ours", extra)
+    bare = bare_check_app(package, rsa_jwks, issuer, signers["RS256"].public)
+    add("generated app, crypto floor as its only check", "RS256", "bare", bare)
 
     progress(
         f"measuring {len(contenders)} contenders: {args.rounds} rounds of {args.requests}"
