@@ -411,7 +411,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="template directory, git URL or abbreviation (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--checkout", help="branch, tag or commit of the template to use (e.g. v0.1.0)"
+        "--checkout", help="branch, tag or commit of the template to use"
     )
     parser.add_argument(
         "--no-tests", action="store_true",
