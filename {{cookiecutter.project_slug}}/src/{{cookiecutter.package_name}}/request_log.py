@@ -42,7 +42,7 @@ class RequestIdMiddleware:
         if incoming and _REQUEST_ID.fullmatch(incoming):
             request_id = incoming
         else:  # unique is enough, not secret: random spares os.urandom's system call
-            request_id = getrandbits(128).to_bytes(16, "big").hex()  # a third of f"{:032x}"
+            request_id = getrandbits(128).to_bytes(16, "big").hex()
         environ[REQUEST_ID_KEY] = request_id
         environ[STARTED_KEY] = time.perf_counter()
 
