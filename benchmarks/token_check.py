@@ -583,8 +583,60 @@ def profile(name: str, run: Callable[[int, int], float], index: int, count: int)
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(12)
-    stats.sort_stats("cumulative").print_stats(r"/src/[a-z_]+/", 25)
+    stats.sort_stats("cumulative").print_stats(r"/src/[a-z_]+/|/jwt/", 25)
     return f"== profile: {name}, {count} requests ==\n{out.getvalue()}"
+
+
+def parts(package: Any) -> str:
+    """Tight-loop costs of the pieces of a cold RS256 check: PyJWT's and the generated layer's.
+
+    Best of five repeats (not a median: these loops are short and hot, and the minimum is
+    the least disturbed by other work). Shows where PyJWT's time goes without cProfile,
+    which inflates Python-level calls such as PyJWT's per-character base64url check.
+    """
+    import timeit
+
+    jws = importlib.import_module(package.__name__ + ".auth.jws")
+    signer = Signer.generate("RS256")
+    issuer = "https://issuer.example"
+    token = signer.mint(issuer)
+    header_segment, payload_segment, signature_segment = token.split(".")
+    options = {"require": ["exp", "iss", "aud", "sub"]}
+    floor = crypto_floor("RS256", signer.public)
+    message = f"{header_segment}.{payload_segment}".encode()
+    signature = b64url(signature_segment)
+    pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
+    rows = [
+        ("crypto floor (decode, parse, verify)", lambda: floor(token)),
+        (
+            "PyJWT: one payload segment, base64url",
+            lambda: jwt.api_jws.PyJWS._decode_base64url_segment(payload_segment.encode(), "p"),
+        ),
+        ("generated: one payload segment, base64url", lambda: jws.b64url_decode(payload_segment)),
+        (
+            "PyJWT: get_unverified_header (PyJWKClient's kid lookup)",
+            lambda: jwt.get_unverified_header(token),
+        ),
+        (
+            "PyJWT: jwt.decode (verify and claims)",
+            lambda: jwt.decode(
+                token, signer.public, ["RS256"], audience=AUDIENCE, issuer=issuer, options=options
+            ),
+        ),
+        (
+            "cryptography: RSAPublicKey.verify",
+            lambda: signer.public.verify(signature, message, pkcs1, sha256),
+        ),
+        (
+            "generated: RS256 signature check",
+            lambda: jws.verify_signature(signer.public, "RS256", message, signature),
+        ),
+    ]
+    lines = ["| piece (tight loop, best of 5) | µs |", "| --- | ---: |"]
+    for label, call in rows:
+        best = min(timeit.repeat(call, number=2000, repeat=5)) / 2000 * 1e6
+        lines.append(f"| {label} | {best:.1f} |")
+    return "\n".join(lines)
 
 
 # -- report ------------------------------------------------------------------------------
@@ -871,6 +923,9 @@ def measure_here(args: argparse.Namespace, project: Path) -> tuple[list[Contende
         app = generated_app(package, rsa_jwks, issuer, "RS256")
         app.test_client().get(ROUTE, headers=fresh.warm)  # load the key set
         print(profile("generated project, cold", client_run(app, fresh.cold_headers), 0, count))
+        peer = pyjwt_app(rsa_jwks, issuer)
+        peer.test_client().get(ROUTE, headers=fresh.warm)  # load its key set
+        print(profile("PyJWT recipe, cold", client_run(peer, fresh.cold_headers), 0, count))
     server.stop()
     return contenders, fetches
 
@@ -917,6 +972,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5, help="length of each wrk run")
     parser.add_argument("--pairs", type=int, default=4, help="wrk runs per route")
     parser.add_argument("--profile", action="store_true", help="profile the generated app")
+    parser.add_argument(
+        "--parts", action="store_true", help="only time the pieces of a cold check, then stop"
+    )
     parser.add_argument("--wall", action="store_true", help="wall time instead of CPU time")
     parser.add_argument("--write-readme", action="store_true")
     parser.add_argument("--samples-out", type=Path, help=argparse.SUPPRESS)  # measuring child
@@ -936,6 +994,9 @@ def main() -> None:
         progress(f"baking a fresh project ({args.mode} mode)")
         project = bake(args.mode)
     project = project.resolve()
+    if args.parts:
+        print(parts(import_generated(project)))
+        return
 
     if args.processes > 1:
         contenders, fetches = measure_in_processes(args, project)
