@@ -28,7 +28,8 @@ Run it from the template repository with the packages of ``benchmarks/requiremen
 
     python benchmarks/token_check.py                 # full run, about four minutes
     python benchmarks/token_check.py --quick         # one process, few rounds: smoke test
-    python benchmarks/token_check.py --profile       # also profile the generated app
+    python benchmarks/token_check.py --profile       # also profile the app and PyJWT
+    python benchmarks/token_check.py --parts         # only the pieces of a cold check
     python benchmarks/token_check.py --write-readme  # put the table in benchmarks/README.md
 """
 
