@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,12 +9,12 @@ from typing import Any
 import pytest
 
 from template_helpers import (
-    COMMAND_TIMEOUT,
     MATRIX,
     TEMPLATE_DIR,
     BakedProject,
     bake,
-    cookiecutter_environ,
+    isolated_config,
+    run_isolated,
 )
 
 
@@ -29,26 +27,13 @@ def baked(request: pytest.FixtureRequest, cookies_session: Any) -> BakedProject:
 @pytest.fixture
 def cli(tmp_path: Path):
     """Run the cookiecutter command on the template, isolated from the user's config."""
-    config = tmp_path / "cookiecutter-config.yaml"
-    config.write_text(
-        f"cookiecutters_dir: {json.dumps(str(tmp_path / 'cookiecutters'))}\n"
-        f"replay_dir: {json.dumps(str(tmp_path / 'replay'))}\n",
-        encoding="utf-8",
-    )
+    config = isolated_config(tmp_path)
     output = tmp_path / "out"
     output.mkdir()
 
     def run(*args: str, env: dict[str, str] | None = None, template: Path = TEMPLATE_DIR):
-        environ = cookiecutter_environ(config, env)
-        return subprocess.run(
-            [sys.executable, "-m", "cookiecutter", str(template), *args],
-            cwd=output,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
+        command = [sys.executable, "-m", "cookiecutter", str(template), *args]
+        return run_isolated(command, output, config, env)
 
     run.output = output  # type: ignore[attr-defined]
     return run

@@ -72,6 +72,32 @@ def cookiecutter_environ(config: Path, extra: dict[str, str] | None = None) -> d
     return environ
 
 
+def isolated_config(directory: Path) -> Path:
+    """A cookiecutter config file keeping clones and replays in ``directory``, not in $HOME."""
+    config = directory / "cookiecutter-config.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {json.dumps(str(directory / 'cookiecutters'))}\n"
+        f"replay_dir: {json.dumps(str(directory / 'replay'))}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def run_isolated(
+    command: list[str], cwd: Path, config: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` as a user would, with ``config`` as its cookiecutter config."""
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=cookiecutter_environ(config, env),
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+
+
 def default_context(**answers: Any) -> dict[str, Any]:
     """The `cookiecutter` context a no-input run with these answers would render with."""
     context = generate_context(

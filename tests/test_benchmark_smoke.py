@@ -10,33 +10,18 @@ there.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
-from template_helpers import COMMAND_TIMEOUT, TEMPLATE_DIR, cookiecutter_environ
+from template_helpers import TEMPLATE_DIR, isolated_config, run_isolated
 
 SCRIPT = TEMPLATE_DIR / "benchmarks" / "token_check.py"
 
 
 def test_token_benchmark_runs_every_generated_row(tmp_path: Path) -> None:
-    config = tmp_path / "cookiecutter-config.yaml"
-    config.write_text(
-        f"cookiecutters_dir: {json.dumps(str(tmp_path / 'cookiecutters'))}\n"
-        f"replay_dir: {json.dumps(str(tmp_path / 'replay'))}\n",
-        encoding="utf-8",
-    )
     command = [sys.executable, str(SCRIPT), "--processes", "1", "--rounds", "2"]
     command += ["--requests", "3", "--no-throughput"]
-    result = subprocess.run(
-        command,
-        cwd=tmp_path,
-        env=cookiecutter_environ(config),
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-    )
+    result = run_isolated(command, tmp_path, isolated_config(tmp_path))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     for label in (

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from template_helpers import COMMAND_TIMEOUT, TEMPLATE_DIR, cookiecutter_environ
+from template_helpers import TEMPLATE_DIR, isolated_config, run_isolated
 
 SCRIPT = TEMPLATE_DIR / "generate_services.py"
 # Left out of template copies: only at the top (the generated project has tests/ too).
@@ -32,22 +32,8 @@ def test_not_broken():
 
 def run_script(*args: str, cwd: Path, env: dict[str, str] | None = None, python_args=()):
     """Run generate_services.py as a user would, isolated from the user's cookiecutter config."""
-    config = cwd / "cookiecutter-config.yaml"
-    config.write_text(
-        f"cookiecutters_dir: {json.dumps(str(cwd / 'cookiecutters'))}\n"
-        f"replay_dir: {json.dumps(str(cwd / 'replay'))}\n",
-        encoding="utf-8",
-    )
-    environ = cookiecutter_environ(config, env)
-    return subprocess.run(
-        [sys.executable, *python_args, str(SCRIPT), *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
+    command = [sys.executable, *python_args, str(SCRIPT), *args]
+    return run_isolated(command, cwd, isolated_config(cwd), env)
 
 
 def table_rows(stdout: str) -> dict[str, list[str]]:

@@ -46,8 +46,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from template_helpers import TEMPLATE_DIR, isolated_config
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_DIR = Path(os.environ.get("JWT_API_TEMPLATE_DIR", REPO_ROOT)).resolve()
 VECTORS_DIR = Path(
     os.environ.get("WYCHEPROOF_VECTORS", REPO_ROOT.parent / "shared" / "vectors" / "wycheproof")
 )
@@ -117,12 +118,7 @@ def load_vectors(name: str) -> dict[str, Any]:
 def layer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     """The baked project's ``auth.jws``, ``auth.jwk`` and ``auth.errors`` modules."""
     out = tmp_path_factory.mktemp("wycheproof-bake")
-    config = out / "cookiecutter-config.yaml"
-    config.write_text(
-        f"cookiecutters_dir: {json.dumps(str(out / 'cookiecutters'))}\n"
-        f"replay_dir: {json.dumps(str(out / 'replay'))}\n",
-        encoding="utf-8",
-    )
+    config = isolated_config(out)
     project = Path(
         cookiecutter(
             str(TEMPLATE_DIR),

@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,17 +185,15 @@ class OpenIDProvider:
         }
         offset = self.log.stat().st_size if self.log.exists() else 0
         self.proc = _spawn(args, E2E_DIR, env, self.log)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
+
+        def says_ready() -> bool:
             with self.log.open("rb") as log:
                 log.seek(offset)
-                if b"OIDC-PROVIDER READY" in log.read():
-                    return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.stop()
-        pytest.fail(f"the OpenID provider did not start:\n{_tail(self.log)}", pytrace=False)
+                return b"OIDC-PROVIDER READY" in log.read()
+
+        if not _wait_until_ready(self.proc, says_ready):
+            self.stop()
+            pytest.fail(f"the OpenID provider did not start:\n{_tail(self.log)}", pytrace=False)
 
     def stop(self) -> None:
         _stop_process(self.proc)
@@ -252,18 +251,16 @@ class BakedApi:
             "wsgi:app",
         ]  # fmt: skip
         self.proc = _spawn(args, self.project_dir, env, self.log)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
+
+        def answers_health() -> bool:
             try:
-                if _request("GET", f"{self.base_url}/health").status == 200:
-                    return
+                return _request("GET", f"{self.base_url}/health").status == 200
             except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        pytest.fail(f"the generated API did not start:\n{_tail(self.log)}", pytrace=False)
+                return False
+
+        if not _wait_until_ready(self.proc, answers_health):
+            self.stop()
+            pytest.fail(f"the generated API did not start:\n{_tail(self.log)}", pytrace=False)
 
     def stop(self) -> None:
         _stop_process(self.proc)
@@ -278,6 +275,16 @@ class BakedApi:
         assert resp.status == status, (
             f"expected HTTP {status}, got {resp.describe()}\napi log:\n{_tail(self.log)}"
         )
+
+
+def _wait_until_ready(proc: subprocess.Popen, ready: Callable[[], bool]) -> bool:
+    """Poll ``ready`` until it says yes, the process exits or START_TIMEOUT passes."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ready():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _spawn(args: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> subprocess.Popen:
