@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from flask import Flask
 from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }}.auth import OAuthSettings
+from {{ cookiecutter.package_name }}.request_log import RequestIdFilter
 
 from support import TokenFactory
 
@@ -22,16 +27,35 @@ def test_protected_resource_metadata_is_public(client: FlaskClient, tokens: Toke
     }
 
 
-def test_401_challenges_point_at_the_metadata(client: FlaskClient, tokens: TokenFactory) -> None:
-    for headers in ({}, tokens.header("a.b.c")):
+def test_401_challenges_point_at_the_configured_public_url(
+    make_app: Callable[..., Flask], settings: OAuthSettings, tokens: TokenFactory
+) -> None:
+    client = make_app(settings, public_url="https://api.example.net/orders").test_client()
+    for headers in ({}, tokens.header("a.b.c"), {"Host": "evil.example"}):
         challenge = client.get("/api/data", headers=headers).headers["WWW-Authenticate"]
-        assert f'resource_metadata="http://localhost{METADATA}"' in challenge
+        assert f'resource_metadata="https://api.example.net/orders{METADATA}"' in challenge
+    assert client.get(METADATA).json["resource"] == "https://api.example.net/orders"
 
 
-def test_a_hostile_host_header_never_enters_the_challenge(client: FlaskClient) -> None:
-    response = client.get("/api/data", headers={"Host": 'evil", error="x'})
-    assert "resource_metadata" not in response.headers.get("WWW-Authenticate", "")
-    assert 'error="x' not in response.headers.get("WWW-Authenticate", "")
+def test_only_a_trusted_host_may_name_the_api(
+    make_app: Callable[..., Flask], settings: OAuthSettings
+) -> None:
+    client = make_app(settings, trusted_hosts=("api.example.net:8443",)).test_client()
+    trusted = client.get("/api/data", headers={"Host": "API.example.net:8443"})
+    challenge = trusted.headers["WWW-Authenticate"]
+    assert f'resource_metadata="http://API.example.net:8443{METADATA}"' in challenge
+    for host in ("evil.example", "api.example.net", "api.example.net:8443.evil.example"):
+        response = client.get("/api/data", headers={"Host": host})
+        assert "resource_metadata" not in response.headers["WWW-Authenticate"]
+        assert host not in response.headers["WWW-Authenticate"]
+        assert client.get(METADATA, headers={"Host": host}).json["resource"] == settings.audience
+
+
+def test_without_a_public_url_or_trusted_hosts_no_host_is_echoed(client: FlaskClient) -> None:
+    for host in ("localhost", "api.example.com", "evil.example:80"):
+        challenge = client.get("/api/data", headers={"Host": host}).headers["WWW-Authenticate"]
+        assert "resource_metadata" not in challenge
+        assert host not in challenge
 
 
 def test_request_id_is_kept_or_made(client: FlaskClient) -> None:
@@ -62,9 +86,16 @@ def test_refusals_are_logged_without_the_token(
 def test_accepted_tokens_are_logged_at_debug(
     client: FlaskClient, tokens: TokenFactory, caplog
 ) -> None:
+    caplog.handler.addFilter(RequestIdFilter())  # as the app's log setup does
+    with caplog.at_level(logging.INFO):
+        client.get("/api/data", headers=tokens.header(tokens.mint(sub="carol")))
+    assert not [r for r in caplog.records if hasattr(r, "auth")]  # nothing at INFO
     with caplog.at_level(logging.DEBUG):
         client.get("/api/data", headers=tokens.header(tokens.mint(sub="carol")))
-    decision = next(r.auth for r in caplog.records if hasattr(r, "auth"))
+    record = next(r for r in caplog.records if hasattr(r, "auth"))
+    assert record.levelno == logging.DEBUG
+    decision = record.auth
     assert decision["outcome"] == "allowed"
     assert decision["sub"] == "carol" and decision["status"] == 200
-    assert decision["latency_ms"] >= 0
+    assert 0 < decision["latency_ms"] < 10_000
+    assert len(record.request_id) == 32

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from {{ cookiecutter.package_name }} import create_app
-from {{ cookiecutter.package_name }}.settings import ConfigError, Settings
+from {{ cookiecutter.package_name }}.settings import ConfigError, load_settings
 {%- if cookiecutter.token_format == "jwt" %}
 
 #: What every environment below starts from: the answers need nothing more.
@@ -22,7 +22,7 @@ BASE = {
 
 
 def test_environment_overrides_the_answers() -> None:
-    settings = Settings.from_environment(
+    settings = load_settings(
         {
             **BASE,
             "OAUTH_ISSUER": "https://issuer.example.org",
@@ -98,7 +98,7 @@ def test_bad_values_name_the_variable(variable: str, value: str) -> None:
 
 def test_loopback_http_is_allowed() -> None:
     for url in ("http://127.0.0.1:8080", "http://localhost/issuer", "http://[::1]:9000"):
-        assert Settings.from_environment({**BASE, "OAUTH_ISSUER": url}).issuer == url
+        assert load_settings({**BASE, "OAUTH_ISSUER": url}).issuer == url
 
 
 def test_the_app_starts_without_reaching_the_authorization_server() -> None:
@@ -112,16 +112,16 @@ def test_the_app_starts_without_reaching_the_authorization_server() -> None:
 
 def test_ca_bundle_must_exist(tmp_path) -> None:
     with pytest.raises(ConfigError, match="OAUTH_CA_BUNDLE"):
-        Settings.from_environment({**BASE, "OAUTH_CA_BUNDLE": str(tmp_path / "missing.pem")})
+        load_settings({**BASE, "OAUTH_CA_BUNDLE": str(tmp_path / "missing.pem")})
     bundle = tmp_path / "ca.pem"
     bundle.write_text("")
-    settings = Settings.from_environment({**BASE, "OAUTH_CA_BUNDLE": str(bundle)})
+    settings = load_settings({**BASE, "OAUTH_CA_BUNDLE": str(bundle)})
     assert settings.ca_bundle == str(bundle)
 
 
 def test_tls_verification_can_be_off_only_for_loopback(caplog) -> None:
     with pytest.raises(ConfigError, match="OAUTH_TLS_VERIFY"):
-        Settings.from_environment(
+        load_settings(
             {**BASE, "OAUTH_ISSUER": "https://login.example.com", "OAUTH_TLS_VERIFY": "false"}
         )
     local = {**BASE, "OAUTH_ISSUER": "https://127.0.0.1:8443", "OAUTH_TLS_VERIFY": "false"}

@@ -64,3 +64,25 @@ def _claim_matches(actual: Any, expected: Any) -> bool:
     if isinstance(actual, list):  # a multi-valued claim such as roles or groups
         return any(value in allowed for value in actual if not isinstance(value, (list, dict)))
     return actual in allowed
+
+
+def route_requirement_of(
+    scopes: object, *, any_scope: object = False, claims: object = None
+) -> Requirement:
+    """A route's requirement from decorator arguments; a misuse says how to fix it."""
+    listed = isinstance(scopes, Iterable) and not isinstance(scopes, str)
+    if listed and not all(isinstance(scope, str) for scope in scopes):  # type: ignore[union-attr]
+        raise TypeError(f"scopes={scopes!r}: expected a list of scope strings")
+    if scopes is not None and not listed and not isinstance(scopes, str):
+        raise TypeError(f"scopes={scopes!r}: expected a space-separated string or a list")
+    if not isinstance(any_scope, bool):
+        raise TypeError(f"any_scope={any_scope!r}: expected True or False")
+    if claims is not None and not isinstance(claims, Mapping):
+        raise TypeError(f"claims={claims!r}: expected a dict of claim names and values")
+    requirement = Requirement.of(scopes, any_scope=any_scope, claims=claims)  # type: ignore[arg-type]
+    for scope in requirement.scopes:
+        if any(c <= " " or c in '"\\' or c > "~" for c in scope):
+            raise ValueError(f"scopes: {scope!r} is not a scope token (RFC 6749, section 3.3)")
+    if any_scope and not requirement.scopes:
+        raise ValueError("any_scope=True needs scopes to choose from")
+    return requirement
