@@ -67,6 +67,27 @@ class InsufficientScope(AuthError):
         return {**super().challenge_attributes(), "scope": self.scope}
 
 
+class InsufficientUserAuthentication(AuthError):
+    """The login behind the token is too weak or too old for this route (RFC 9470)."""
+
+    code = "insufficient_user_authentication"
+    message = "A more recent or stronger authentication is required"
+    challenge_error = "insufficient_user_authentication"
+
+    def __init__(self, acr_values: tuple[str, ...], max_age: float | None) -> None:
+        self.acr_values = acr_values
+        self.max_age = max_age
+        super().__init__()
+
+    def challenge_attributes(self) -> dict[str, str]:
+        attributes = super().challenge_attributes()
+        if self.acr_values:
+            attributes["acr_values"] = " ".join(self.acr_values)
+        if self.max_age is not None:
+            attributes["max_age"] = f"{self.max_age:g}"
+        return attributes
+
+
 class Forbidden(AuthError):
     status = 403
     code = "forbidden"

@@ -15,6 +15,7 @@ import ssl
 {%- if cookiecutter.token_format == "jwt" %}
 import threading
 {%- endif %}
+import time
 
 from flask import Flask, current_app, request
 
@@ -108,8 +109,9 @@ class OAuth:
     def authorize(self, route_requirement: Requirement) -> AccessToken:
         """Check the request's token against the base and the route's requirements."""
         token = self.validator.validate(bearer_token(request))
-        self.base_requirement.check(token)
-        route_requirement.check(token)
+        now, leeway = time.time(), self.settings.leeway_seconds
+        self.base_requirement.check(token, now, leeway)
+        route_requirement.check(token, now, leeway)
         if DECISIONS_LOG.isEnabledFor(logging.DEBUG):  # off by default: keep the hot path lean
             log_decision(
                 request,
