@@ -70,8 +70,17 @@ def test_another_scheme_is_a_bare_challenge(client: FlaskClient, value: str) -> 
 
 @pytest.mark.parametrize(
     "value",
-    ["Bearer", "Bearer ", "Bearer a b", "Bearer a, Bearer b", "Bearer\tabc", "Bearer ab\u00e9"],
-    ids=["bearer-alone", "bearer-space", "two-tokens", "two-credentials", "tab", "non-ascii"],
+    [
+        "Bearer",
+        "Bearer ",
+        "Bearer a b",
+        "Bearer a, Bearer b",
+        "Bearer\tabc",
+        "Bearer ab\u00e9",
+        "Bearer.abc",
+        "Bearer~abc",
+    ],
+    ids=["alone", "space", "two-tokens", "two-credentials", "tab", "non-ascii", "dot", "tilde"],
 )
 def test_malformed_authorization_header_is_invalid_request(client: FlaskClient, value: str) -> None:
     response = client.get("/api/data", headers={"Authorization": value})
