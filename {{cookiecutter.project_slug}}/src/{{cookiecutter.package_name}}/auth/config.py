@@ -28,6 +28,16 @@ SUPPORTED_ALGORITHMS = (
     "ES512",
     "EdDSA",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerSettings:
+    """Another authorization server whose tokens are accepted, with its own keys."""
+
+    issuer: str
+    audience: str
+    jwks_uri: str
+    algorithms: tuple[str, ...]
 {%- endif %}
 
 
@@ -70,6 +80,10 @@ class OAuthSettings:
     #: Hosts (``host`` or ``host:port``) whose ``Host`` header may name this API when no
     #: public URL is set; any other client-supplied host is never echoed.
     trusted_hosts: tuple[str, ...] = ()
+{%- if cookiecutter.token_format == "jwt" %}
+    #: Issuers trusted besides ``issuer``; a token is routed by its ``iss`` to one of them.
+    more_issuers: tuple[IssuerSettings, ...] = ()
+{%- endif %}
 
 
 def url_problem(url: str, *, allow_query: bool = False) -> str | None:

@@ -38,6 +38,7 @@ class Requirement:
     claims: tuple[tuple[str, Any], ...] = ()
     acr_values: tuple[str, ...] = ()
     max_age: float | None = None
+    issuers: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -48,9 +49,12 @@ class Requirement:
         claims: ClaimRequirements | None = None,
         acr_values: Iterable[str] = (),
         max_age: float | None = None,
+        issuers: Iterable[str] = (),
     ) -> Requirement:
         claim_items = tuple((claims or {}).items())
-        return cls(scope_set(scopes), any_scope, claim_items, tuple(acr_values), max_age)
+        return cls(
+            scope_set(scopes), any_scope, claim_items, tuple(acr_values), max_age, tuple(issuers)
+        )
 
     def check(self, token: AccessToken, now: float, leeway: float) -> None:
         """Raise ``InsufficientScope``, ``Forbidden`` or ``InsufficientUserAuthentication``.
@@ -65,6 +69,8 @@ class Requirement:
                 enough = self.scopes <= token.scopes
             if not enough:
                 raise InsufficientScope(" ".join(sorted(self.scopes)))
+        if self.issuers and token.issuer not in self.issuers:
+            raise Forbidden("The access token's issuer is not accepted for this route")
         for name, expected in self.claims:
             if not _claim_matches(token.claims.get(name), expected):
                 raise Forbidden()
@@ -95,6 +101,7 @@ def route_requirement_of(
     claims: object = None,
     acr_values: object = (),
     max_age: object = None,
+    issuers: object = (),
 ) -> Requirement:
     """A route's requirement from decorator arguments; a misuse says how to fix it."""
     listed = isinstance(scopes, Iterable) and not isinstance(scopes, str)
@@ -117,12 +124,17 @@ def route_requirement_of(
         isinstance(max_age, bool) or not isinstance(max_age, int | float) or not max_age >= 0
     ):
         raise TypeError(f"max_age={max_age!r}: expected a number of seconds >= 0")
+    if isinstance(issuers, str) or not (
+        isinstance(issuers, Iterable) and all(isinstance(issuer, str) for issuer in issuers)
+    ):
+        raise TypeError(f"issuers={issuers!r}: expected a list of issuer URLs")
     requirement = Requirement.of(
         scopes,  # type: ignore[arg-type]
         any_scope=any_scope,
         claims=claims,  # type: ignore[arg-type]
         acr_values=acr_values,
         max_age=max_age,
+        issuers=issuers,
     )
     for scope in requirement.scopes:
         if any(c <= " " or c in '"\\' or c > "~" for c in scope):
