@@ -111,7 +111,14 @@ def check_package_name(value: object) -> str | None:
 
 
 def _url_problem(value: str, *, allow_query: bool) -> str | None:
-    """Return what is wrong with `value` as an issuer or JWKS URL, or None."""
+    """Return what is wrong with `value` as an issuer or JWKS URL, or None.
+
+    The generated project's `settings.url_problem` applies the same rule at startup
+    (tests/url_cases.json holds the cases both must agree on). An issuer is an identifier
+    that takes no query (RFC 8414 section 2), a JWKS URI may carry one.
+    """
+    if not value:
+        return "is empty"
     if not URL_CHARS_RE.fullmatch(value):
         return "has spaces, quotes, backslashes, angle brackets or non-ASCII characters"
     try:

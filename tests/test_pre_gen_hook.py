@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sys
+from pathlib import Path
 
 import pytest
 
-from template_helpers import COOKIECUTTER_JSON, HOOKS_DIR, default_context, load_hook, render_hook
+from template_helpers import (
+    COOKIECUTTER_JSON,
+    HOOKS_DIR,
+    bake,
+    default_context,
+    load_hook,
+    render_hook,
+)
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +225,70 @@ def test_one_bad_answer_with_a_valid_slug_leaves_no_directory(cli):
     assert result.returncode != 0
     assert "  audience='': allowed: a non-empty value" in result.stderr
     assert list(cli.output.iterdir()) == []
+
+
+# --- one URL rule at generation and at runtime ------------------------------------------
+
+URL_CASES = json.loads((Path(__file__).parent / "url_cases.json").read_text(encoding="utf-8"))
+ROLES = {"issuer": False, "endpoint": True}  # role -> whether a query is allowed
+
+
+def _url_verdicts() -> list[tuple[str, str, bool]]:
+    """(url, role, accepted) for every case of tests/url_cases.json."""
+    cases = []
+    for verdict, accepted in (("good", True), ("bad", False)):
+        for where, urls in URL_CASES[verdict].items():
+            roles = list(ROLES) if where == "both" else [where]
+            other = [role for role in ROLES if role != where and where != "both"]
+            for url in urls:
+                cases += [(url, role, accepted) for role in roles]
+                # A URL good only as an endpoint is bad as an issuer, and the other way round.
+                cases += [(url, role, not accepted) for role in other]
+    return cases
+
+
+URL_VERDICTS = _url_verdicts()
+
+
+def test_url_cases_cover_both_roles_and_the_known_disagreements():
+    urls = {(url, role) for url, role, _ in URL_VERDICTS}
+    assert len(urls) == len(URL_VERDICTS)
+    for url in ("https://login.example.com/?q=1", "https://bad_host!/"):
+        assert (url, "issuer", False) in URL_VERDICTS
+
+
+def test_the_hook_gives_the_verdicts_of_url_cases(hook):
+    wrong = [
+        (url, role)
+        for url, role, accepted in URL_VERDICTS
+        if (hook._url_problem(url, allow_query=ROLES[role]) is None) != accepted
+    ]
+    assert wrong == []
+
+
+VERDICT_SCRIPT = """
+import json, sys
+from {package}.settings import url_problem
+cases = json.load(sys.stdin)
+print(json.dumps([url_problem(url, allow_query=query) for url, query in cases]))
+"""
+
+
+@pytest.mark.parametrize("token_format", list(COOKIECUTTER_JSON["token_format"]))
+def test_generated_settings_agree_with_the_hook_on_every_url(hook, cookies, token_format):
+    project = bake(cookies, project_name="Url Rule", token_format=token_format)
+    cases = [(url, ROLES[role]) for url, role, _ in URL_VERDICTS]
+    result = project.run(
+        [sys.executable, "-c", VERDICT_SCRIPT.format(package="url_rule")],
+        input=json.dumps(cases),
+        env={"PYTHONPATH": str(project.path / "src")},
+    )
+    assert result.returncode == 0, result.stderr
+    problems = json.loads(result.stdout)
+    runtime = [problem is None for problem in problems]
+    generation = [hook._url_problem(url, allow_query=query) is None for url, query in cases]
+    expected = [accepted for _, _, accepted in URL_VERDICTS]
+    disagree = [case for case, a, b in zip(cases, runtime, generation, strict=True) if a != b]
+    assert disagree == []
+    assert runtime == expected
+    assert all(problem is None or problem for problem in problems)

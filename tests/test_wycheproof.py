@@ -1,9 +1,10 @@
 """The generated signature-verification layer against Project Wycheproof's test vectors.
 
 One project is baked with every supported algorithm allowed; its ``auth.jws`` and
-``auth.jwk`` modules are imported and fed the vectors of ``tests/vectors/wycheproof``
-(a copy kept in this repository, with its license; see ``tests/vectors/README.md``): the whole-JWS file through ``parse_jwk`` and
-``verify_compact``, and the raw signature files through ``verify_signature``.
+``auth.jwk`` modules are imported and fed the vectors of ``tests/vectors/wycheproof`` (a
+copy kept in this repository with its license, see ``tests/vectors/README.md``): the
+whole-JWS file through ``parse_jwk`` and ``verify_compact``, and the raw signature files
+through ``verify_signature``.
 
 Every ``valid`` vector must verify, every ``invalid`` one must be refused, and nothing
 may raise anything but the layer's own ``InvalidToken``. ``acceptable`` goes either way.
