@@ -418,12 +418,14 @@ def venv_script(name: str) -> str:
     return str(Path(".venv") / "bin" / name)
 
 
-def next_steps(project: Path, has_venv: bool) -> list[str]:
+def next_steps(project: Path, has_venv: bool, token_format: object = "jwt") -> list[str]:
     """Three lines: where the project is, how to run it, where to read more."""
     run = f"cd {shlex.quote(str(project))} && "
     if not has_venv:
         run += f"python3 -m venv .venv && {shlex.quote(venv_script('pip'))} install -e . && "
     run += f"{shlex.quote(venv_script('flask'))} run"
+    if token_format == "opaque":
+        run += "  (after setting OAUTH_INTROSPECTION_URI and the client credentials)"
     return [
         f"Project: {project}",
         f"Run it:  {run}",
@@ -456,7 +458,8 @@ def main(context: dict[str, object] = CONTEXT, environ: Mapping[str, str] | None
     failing = not result["ok"] and env_flag(STRICT_ENV, environ)
     if not quiet and not failing:
         has_venv = bool(result.get("venv")) and result["tests"] in ("passed", "failed")
-        print("\n".join(next_steps(project, has_venv)), flush=True)
+        lines = next_steps(project, has_venv, context.get("token_format"))
+        print("\n".join(lines), flush=True)
     try:
         write_result(result, environ)
     except OSError as exc:

@@ -278,6 +278,8 @@ def test_next_steps_use_the_venv_the_test_run_made(hook, tmp_path):
     lines = hook.next_steps(project, has_venv=True)
     assert len(lines) == 3
     assert lines[1] == f"Run it:  cd {shlex.quote(str(project))} && .venv/bin/flask run"
+    opaque = hook.next_steps(project, has_venv=True, token_format="opaque")
+    assert "OAUTH_INTROSPECTION_URI" in opaque[1] and "\n" not in "".join(opaque)
 
 
 @pytest.mark.parametrize(
