@@ -332,6 +332,7 @@ def new_result(project: Path) -> dict[str, Any]:
     failures  the failing tests, as pytest names them
     steps     {"step", "result", "seconds"} for each step printed
     warnings  the warnings printed, one sentence each
+    venv      whether the tests ran in the project's own .venv (made by this step)
     project   where the project is
     """
     return {
@@ -342,6 +343,7 @@ def new_result(project: Path) -> dict[str, Any]:
         "failures": [],
         "steps": [],
         "warnings": [],
+        "venv": False,
         "project": str(project),
     }
 
