@@ -245,7 +245,13 @@ def test_bare_machine_path_installs_into_the_project_venv(cli):
         pytest.skip("no package index reachable")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All tests passed" in result.stdout, result.stdout
-    assert (cli.output / "orders-api" / ".venv").is_dir()
+    project = cli.output / "orders-api"
+    assert (project / ".venv").is_dir()
+    # What the README says this path leaves besides .venv: the editable install's record.
+    assert sorted(path.name for path in (project / "src").iterdir()) == [
+        "orders_api",
+        "orders_api.egg-info",
+    ]
 
 
 # --- what a person and a tool learn after generation -----------------------------------
