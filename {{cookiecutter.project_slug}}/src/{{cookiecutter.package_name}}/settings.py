@@ -54,7 +54,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
     env = _Environment(os.environ if environ is None else environ)
     settings = env.build(
         OAuthSettings,
-        issuer=env.url("OAUTH_ISSUER", DEFAULT_ISSUER),
+        issuer=env.url("OAUTH_ISSUER", DEFAULT_ISSUER, query=False),
         audience=env.text("OAUTH_AUDIENCE", DEFAULT_AUDIENCE),
 {%- if cookiecutter.token_format == "jwt" %}
         jwks_uri=env.url("OAUTH_JWKS_URI", DEFAULT_JWKS_URI, required=False, query=True),
