@@ -62,7 +62,7 @@ def frozen_claims(claims: dict[str, Any]) -> Mapping[str, Any]:
     """Claims a view cannot change: objects become read-only mappings, arrays tuples.
 
     Claims are cached with the token, so a view that could append to a list claim would
-    change what later requests see (and what ``@requires(claims=...)`` checks).
+    change what later requests see, and what the routes' claim requirements check.
     """
     try:
         return _frozen_object(claims)
