@@ -1,4 +1,4 @@
-"""Settings: answers as defaults, environment overrides, bad values stop the start."""
+"""OAuthSettings: answers as defaults, environment overrides, bad values stop the start."""
 
 from __future__ import annotations
 

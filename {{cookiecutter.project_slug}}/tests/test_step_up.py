@@ -71,8 +71,8 @@ def test_a_recent_login_passes_up_to_max_age(app: Flask, tokens: TokenFactory) -
 
 @pytest.mark.parametrize(
     "auth_time",
-    [None, -310, -(10**6), "recently", True, float("nan"), 3600],
-    ids=["missing", "too-old", "ancient", "string", "boolean", "nan", "future"],
+    [None, -310, -(10**6), "recently", True, 3600],
+    ids=["missing", "too-old", "ancient", "string", "boolean", "future"],
 )
 def test_a_missing_old_or_odd_auth_time_asks_for_a_step_up(
     app: Flask, tokens: TokenFactory, auth_time: object

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .access_token import AccessToken, is_numeric_date
+from .access_token import AccessToken, is_numeric_date, split_scopes
 from .errors import Forbidden, InsufficientScope, InsufficientUserAuthentication
 
 #: Claim requirements: ``{"role": "admin"}`` needs that value, ``{"role": None}`` only
@@ -21,11 +21,11 @@ ClaimRequirements = Mapping[str, Any]
 
 
 def scope_set(scopes: str | Iterable[str] | None) -> frozenset[str]:
-    """Scopes given as a space-separated string or as a list."""
+    """Scopes given as a space-separated string (split like a token's) or as a list."""
     if scopes is None:
         return frozenset()
     if isinstance(scopes, str):
-        return frozenset(scopes.split())
+        return split_scopes(scopes)
     return frozenset(scopes)
 
 
@@ -89,8 +89,9 @@ def _claim_matches(actual: Any, expected: Any) -> bool:
     if expected is None:
         return True
     allowed = list(expected) if isinstance(expected, (list, tuple, set, frozenset)) else [expected]
-    if isinstance(actual, list):  # a multi-valued claim such as roles or groups
-        return any(value in allowed for value in actual if not isinstance(value, (list, dict)))
+    if isinstance(actual, (list, tuple)):  # a multi-valued claim such as roles or groups
+        nested = (list, tuple, Mapping)
+        return any(value in allowed for value in actual if not isinstance(value, nested))
     return actual in allowed
 
 
