@@ -66,6 +66,7 @@ class Settings:
     jwks_max_stale_seconds: float = 86_400
 {%- else %}
     introspection_cache_seconds: float = 60
+    introspection_max_calls_per_second: int = 50
 {%- endif %}
     http_timeout_seconds: float = 5
     max_token_bytes: int = 8192
@@ -102,6 +103,9 @@ class Settings:
             jwks_max_stale_seconds=env.seconds("OAUTH_JWKS_MAX_STALE_SECONDS", 86_400),
 {%- else %}
             introspection_cache_seconds=env.seconds("OAUTH_INTROSPECTION_CACHE_SECONDS", 60),
+            introspection_max_calls_per_second=env.integer(
+                "OAUTH_INTROSPECTION_MAX_CALLS_PER_SECOND", 50, minimum=1
+            ),
 {%- endif %}
             http_timeout_seconds=env.seconds(
                 "OAUTH_HTTP_TIMEOUT_SECONDS", 5, minimum=0.05, maximum=60

@@ -26,6 +26,8 @@ class AuthError(Exception):
     message = "The access token is missing, invalid or expired"
     #: The RFC 6750 ``error`` attribute of the challenge, or None for no attribute.
     challenge_error: str | None = "invalid_token"
+    #: Seconds for a ``Retry-After`` header, or None for none.
+    retry_after: int | None = None
 
     def __init__(self, message: str | None = None) -> None:
         if message is not None:
@@ -95,6 +97,16 @@ class IntrospectionUnavailable(AuthError):
     code = "server_error"
     message = "The authorization server cannot check tokens right now"
     challenge_error = None
+
+
+class IntrospectionBusy(AuthError):
+    """This worker already asked the authorization server all it may this second."""
+
+    status = 503
+    code = "temporarily_unavailable"
+    message = "Too many new tokens to check right now; retry shortly"
+    challenge_error = None
+    retry_after = 1
 {%- endif %}
 
 
@@ -108,6 +120,8 @@ def register_error_handlers(app: Flask, realm: str) -> None:
         response = jsonify(code=error.code, message=error.message)
         response.status_code = error.status
         response.headers["Cache-Control"] = "no-store"
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
         if error.status in (400, 401, 403) and not isinstance(error, Forbidden):
             attributes = error.challenge_attributes()
             if error.status == 401 and (url := resource_metadata_url()):
