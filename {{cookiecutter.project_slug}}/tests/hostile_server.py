@@ -1,7 +1,7 @@
 """A misbehaving HTTP server on 127.0.0.1: what the API must survive from its auth server.
 
-``HostileServer(document)`` answers every request with ``document`` (the JSON object a
-good authorization server would send), spoiled by one fault chosen by ``behaviour``. Each
+``HostileServer(document)`` answers every request with ``document`` (the JSON a good
+authorization server would send), spoiled by one fault chosen by ``behaviour``. Each
 fault differs from a good answer in that fault alone (the JSON stays valid where it can),
 so a client that accepts the answer missed exactly that fault::
 
@@ -59,7 +59,7 @@ class HostileServer:
 
     def __init__(
         self,
-        document: dict[str, Any] | None = None,
+        document: Any = None,
         behaviour: str = "ok",
         *,
         redirect_to: str = "http://127.0.0.1:9/elsewhere",
@@ -67,7 +67,7 @@ class HostileServer:
     ) -> None:
         if behaviour != "ok" and behaviour not in BEHAVIOURS:
             raise ValueError(behaviour)
-        self.document = document or {}
+        self.document = {} if document is None else document
         self.behaviour = behaviour
         self.redirect_to = redirect_to
         self.requests: list[SeenRequest] = []
@@ -164,9 +164,7 @@ def _read_request(connection: socket.socket) -> SeenRequest | None:
     return SeenRequest(method, path, headers, body)
 
 
-def _answer(
-    behaviour: str, document: dict[str, Any], redirect_to: str
-) -> list[tuple[bytes, float]]:
+def _answer(behaviour: str, document: Any, redirect_to: str) -> list[tuple[bytes, float]]:
     """The bytes to send, as (part, pause after it) pairs."""
     body = json.dumps(document).encode()
     padded = body + b" " * (MIB + 1 - len(body))  # still valid JSON: only the size is wrong
