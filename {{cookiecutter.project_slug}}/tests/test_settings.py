@@ -39,6 +39,7 @@ def test_environment_overrides_the_answers() -> None:
 {%- else %}
             "OAUTH_INTROSPECTION_URI": "https://as.example.org/introspect",
             "OAUTH_INTROSPECTION_CACHE_SECONDS": "5",
+            "OAUTH_INTROSPECTION_MAX_CALLS_PER_SECOND": "7",
 {%- endif %}
         }
     )
@@ -56,6 +57,7 @@ def test_environment_overrides_the_answers() -> None:
 {%- else %}
     assert settings.introspection_uri == "https://as.example.org/introspect"
     assert settings.introspection_cache_seconds == 5
+    assert settings.introspection_max_calls_per_second == 7
     assert "secret" not in repr(settings)
 {%- endif %}
 
@@ -88,6 +90,8 @@ def test_environment_overrides_the_answers() -> None:
         ("OAUTH_CLIENT_ID", ""),
         ("OAUTH_CLIENT_SECRET", ""),
         ("OAUTH_INTROSPECTION_CACHE_SECONDS", "-1"),
+        ("OAUTH_INTROSPECTION_MAX_CALLS_PER_SECOND", "0"),
+        ("OAUTH_INTROSPECTION_MAX_CALLS_PER_SECOND", "many"),
 {%- endif %}
     ],
 )

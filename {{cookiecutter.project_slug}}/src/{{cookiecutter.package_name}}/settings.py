@@ -74,6 +74,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
         jwks_max_stale_seconds=env.seconds("OAUTH_JWKS_MAX_STALE_SECONDS", 86_400),
 {%- else %}
         introspection_cache_seconds=env.seconds("OAUTH_INTROSPECTION_CACHE_SECONDS", 60),
+        introspection_max_calls_per_second=env.integer(
+            "OAUTH_INTROSPECTION_MAX_CALLS_PER_SECOND", 50, minimum=1
+        ),
 {%- endif %}
         http_timeout_seconds=env.seconds("OAUTH_HTTP_TIMEOUT_SECONDS", 5, minimum=0.05, maximum=60),
         max_token_bytes=env.integer("OAUTH_MAX_TOKEN_BYTES", 8192, minimum=256),

@@ -65,6 +65,7 @@ class OAuthSettings:
     jwks_max_stale_seconds: float = 86_400
 {%- else %}
     introspection_cache_seconds: float = 60
+    introspection_max_calls_per_second: int = 50
 {%- endif %}
     http_timeout_seconds: float = 5
     max_token_bytes: int = 8192
