@@ -68,7 +68,8 @@ REQUIRED_KEYS = {
     "security": bool,
 }
 ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+PYTEST = ["-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider"]
+KILLER = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 
 
 class CheckFailed(Exception):
@@ -96,6 +97,7 @@ class Result:
     rule: str
     outcome: str  # "killed", "timeout" (counted as killed) or "survived"
     seconds: float
+    killed_by: str  # the first failing test, when pytest named one
 
     @property
     def killed(self) -> bool:
@@ -310,7 +312,7 @@ def run_mutant(mutant: Mutant, bake: Bake, spaces: Workspaces, timeout: float) -
         started = time.monotonic()
         try:
             path.write_text(original.replace(mutant.find, mutant.replace, 1), encoding="utf-8")
-            status, _ = run_suite(project, order_for(mutant, bake.test_files), timeout)
+            status, output = run_suite(project, order_for(mutant, bake.test_files), timeout)
         finally:
             path.write_text(original, encoding="utf-8")
             for name in set(os.listdir(project)) - before:  # e.g. a test tool's database
@@ -321,7 +323,17 @@ def run_mutant(mutant: Mutant, bake: Bake, spaces: Workspaces, timeout: float) -
                     leftover.unlink()
         seconds = time.monotonic() - started
     outcome = "timeout" if status is None else "survived" if status == 0 else "killed"
-    return Result(mutant.id, bake.name, mutant.file, mutant.security, mutant.rule, outcome, seconds)
+    killer = KILLER.search(output)
+    return Result(
+        mutant.id,
+        bake.name,
+        mutant.file,
+        mutant.security,
+        mutant.rule,
+        outcome,
+        seconds,
+        killer.group(1) if killer else "",
+    )
 
 
 # -- the check -------------------------------------------------------------------------
