@@ -55,8 +55,6 @@ BAKES: dict[str, dict[str, str]] = {
     "global-opaque": {"protection_mode": "global", "token_format": "opaque"},
     "decorator-opaque": {"protection_mode": "decorator", "token_format": "opaque"},
 }
-#: Always baked and pre-checked; decorator-opaque only when a mutant names it.
-DEFAULT_BAKES = ("global-jwt", "decorator-jwt", "global-opaque")
 
 REQUIRED_KEYS = {
     "id": str,
@@ -356,11 +354,15 @@ def run_check(
     mutants: list[Mutant], only_bakes: set[str] | None, workers: int, timeout: float | None
 ) -> tuple[list[Result], list[str]]:
     """Every (mutant, bake) pair; returns the results and the snippet problems."""
-    named = {name for mutant in mutants for name in mutant.bakes}
-    names = [name for name in BAKES if name in DEFAULT_BAKES or name in named]
-    if only_bakes is not None:
-        names = [name for name in names if name in only_bakes]
-    pairs = [(mutant, name) for mutant in mutants for name in mutant.bakes if name in names]
+    pairs = [
+        (mutant, name)
+        for mutant in mutants
+        for name in mutant.bakes
+        if only_bakes is None or name in only_bakes
+    ]
+    names = [name for name in BAKES if any(name == bake for _, bake in pairs)]
+    if not pairs:
+        raise CheckFailed("no mutant to run")
     with tempfile.TemporaryDirectory(prefix="mutation-") as temporary:
         root = Path(temporary)
         projects = {name: bake(name, root / "pristine") for name in names}
@@ -380,12 +382,13 @@ def run_check(
         spaces = Workspaces(root, bakes, workers)
         done = iter(range(1, len(pairs) + 1))
         lock = threading.Lock()
+        width = max(len(mutant.id) for mutant, _ in pairs)
 
         def one(pair: tuple[Mutant, str]) -> Result:
             mutant, name = pair
             result = run_mutant(mutant, bakes[name], spaces, limit)
             with lock:
-                print(progress_line(next(done), len(pairs), result, limit), flush=True)
+                print(progress_line(next(done), len(pairs), result, limit, width), flush=True)
             return result
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -393,15 +396,15 @@ def run_check(
     return results, []
 
 
-def progress_line(number: int, total: int, result: Result, limit: float) -> str:
+def progress_line(number: int, total: int, result: Result, limit: float, width: int) -> str:
     verdict = {
         "killed": "killed",
         "timeout": f"killed (timed out after {limit:g}s)",
         "survived": "SURVIVED" + (" (security)" if result.security else ""),
     }[result.outcome]
-    width = len(str(total))
+    digits = len(str(total))
     return (
-        f"[{number:>{width}}/{total}] {result.id:<40} {result.bake:<16} "
+        f"[{number:>{digits}}/{total}] {result.id:<{width}}  {result.bake:<16} "
         f"{verdict:<22} {result.seconds:5.1f}s"
     )
 
