@@ -56,6 +56,10 @@ BAKES: dict[str, dict[str, str]] = {
     "decorator-opaque": {"protection_mode": "decorator", "token_format": "opaque"},
 }
 
+#: The projects whose every module the list must mutate (see tests/test_mutation_list.py);
+#: decorator-opaque is baked only when a mutant names it.
+CHECKED_BAKES = ("global-jwt", "decorator-jwt", "global-opaque")
+
 REQUIRED_KEYS = {
     "id": str,
     "rule": str,
@@ -409,14 +413,21 @@ def progress_line(number: int, total: int, result: Result, limit: float, width: 
     )
 
 
-def score_rows(results: list[Result]) -> list[tuple[str, int, int]]:
-    """(bake, killed, total) per bake in BAKES order, then ("all", ...)."""
+def score_rows(results: list[Result]) -> list[tuple[str, int, int, int, int]]:
+    """(bake, killed, total, security killed, security total) per bake, then "all"."""
+    groups = [(name, [r for r in results if r.bake == name]) for name in BAKES]
     rows = []
-    for name in BAKES:
-        mine = [result for result in results if result.bake == name]
-        if mine:
-            rows.append((name, sum(result.killed for result in mine), len(mine)))
-    rows.append(("all", sum(result.killed for result in results), len(results)))
+    for name, mine in [*(group for group in groups if group[1]), ("all", results)]:
+        security = [result for result in mine if result.security]
+        rows.append(
+            (
+                name,
+                sum(result.killed for result in mine),
+                len(mine),
+                sum(result.killed for result in security),
+                len(security),
+            )
+        )
     return rows
 
 
@@ -428,7 +439,8 @@ def summary(results: list[Result], seconds: float) -> str:
     lines = ["", "mutation score:"]
     lines += [
         f"  {name:<16} {killed:>4} of {total:<4} killed  {percent(killed, total):>5}"
-        for name, killed, total in score_rows(results)
+        f"   security: {security_killed} of {security}"
+        for name, killed, total, security_killed, security in score_rows(results)
     ]
     timeouts = [result for result in results if result.outcome == "timeout"]
     if timeouts:
@@ -454,14 +466,17 @@ def _pairs(results: list[Result]) -> str:
 def readme_block(results: list[Result], today: datetime.date) -> str:
     lines = [
         README_START,
-        f"Measured on {today.isoformat()} by `python mutation/run.py --readme`:",
+        f"Score on {today.isoformat()} (`mutation/run.py --readme`):",
         "",
-        "| project | mutants | killed | score |",
-        "| --- | ---: | ---: | ---: |",
+        "| project | mutants | killed | score | security mutants killed |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
-    for name, killed, total in score_rows(results):
+    for name, killed, total, security_killed, security in score_rows(results):
         label = "**all**" if name == "all" else f"`{name}`"
-        lines.append(f"| {label} | {total} | {killed} | {percent(killed, total)} |")
+        lines.append(
+            f"| {label} | {total} | {killed} | {percent(killed, total)} "
+            f"| {security_killed} of {security} |"
+        )
     lines.append(README_END)
     return "\n".join(lines)
 
