@@ -464,11 +464,13 @@ def _pairs(results: list[Result]) -> str:
 
 
 def readme_block(results: list[Result], today: datetime.date) -> str:
+    mutants = len({result.id for result in results})
     lines = [
         README_START,
-        f"Score on {today.isoformat()} (`mutation/run.py --readme`):",
+        f"Score on {today.isoformat()}: {mutants} mutants, {len(results)} runs "
+        "(a mutant runs once per project it names; `mutation/run.py --readme`).",
         "",
-        "| project | mutants | killed | score | security mutants killed |",
+        "| project | runs | killed | score | security runs killed |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for name, killed, total, security_killed, security in score_rows(results):
@@ -477,6 +479,9 @@ def readme_block(results: list[Result], today: datetime.date) -> str:
             f"| {label} | {total} | {killed} | {percent(killed, total)} "
             f"| {security_killed} of {security} |"
         )
+    survivors = [result for result in results if not result.killed]
+    if survivors:
+        lines += ["", "Surviving: " + ", ".join(f"`{r.id}` ({r.bake})" for r in survivors) + "."]
     lines.append(README_END)
     return "\n".join(lines)
 

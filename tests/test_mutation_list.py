@@ -206,3 +206,4 @@ def test_the_readme_block_is_rewritten_in_place(tmp_path: Path) -> None:
     assert "| `global-jwt` | 2 | 1 | 50 % | 1 of 1 |" in text
     assert "| `global-opaque` | 1 | 1 | 100 % | 1 of 1 |" in text
     assert "| **all** | 3 | 2 | 67 % | 2 of 2 |" in text
+    assert "2 mutants, 3 runs" in text and "Surviving: `b` (global-jwt)." in text
