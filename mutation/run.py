@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import json
 import os
 import queue
@@ -269,19 +270,40 @@ def ordered_test_files(report: Path) -> list[str]:
     return sorted(cost, key=lambda name: cost[name])
 
 
-def order_for(mutant: Mutant, files: list[str]) -> list[str]:
-    """The files named after the mutated module first: most mutants die there, early."""
+def stages(mutant: Mutant, bake: Bake) -> list[list[str]]:
+    """The test files to run, in one or two pytest runs.
+
+    The files named after the mutated module, or importing it, run first and on their
+    own: most mutants die there, and a run that collects a few files starts faster than
+    one that collects them all. The other files follow only when those pass.
+    """
+    module = re.compile(
+        re.escape(f"{bake.package}.{mutant.file.removesuffix('.py').replace('/', '.')}") + r"\b"
+    )
     stem = Path(mutant.file).stem
-    related = [name for name in files if stem in Path(name).stem]
-    return related + [name for name in files if name not in related]
+    related = [
+        name
+        for name in bake.test_files
+        if stem in Path(name).stem or module.search(bake.test_texts[name])
+    ]
+    rest = [name for name in bake.test_files if name not in related]
+    return [files for files in (related, rest) if files]
 
 
 @dataclass
 class Bake:
     name: str
     project: Path
-    test_files: list[str]
+    test_files: list[str]  # cheapest first
     seconds: float
+
+    @property
+    def package(self) -> str:
+        return package_of(self.project).name
+
+    @functools.cached_property
+    def test_texts(self) -> dict[str, str]:
+        return {name: (self.project / name).read_text("utf-8") for name in self.test_files}
 
 
 class Workspaces:
@@ -314,7 +336,12 @@ def run_mutant(mutant: Mutant, bake: Bake, spaces: Workspaces, timeout: float) -
         started = time.monotonic()
         try:
             path.write_text(original.replace(mutant.find, mutant.replace, 1), encoding="utf-8")
-            status, output = run_suite(project, order_for(mutant, bake.test_files), timeout)
+            status, output = 0, ""
+            for files in stages(mutant, bake):
+                left = timeout - (time.monotonic() - started)
+                status, output = run_suite(project, files, left) if left > 0 else (None, "")
+                if status != 0:
+                    break
         finally:
             path.write_text(original, encoding="utf-8")
             for name in set(os.listdir(project)) - before:  # e.g. a test tool's database
