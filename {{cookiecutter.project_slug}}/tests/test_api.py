@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -122,7 +124,7 @@ def test_wrong_method_is_a_json_405_with_allow(client: FlaskClient) -> None:
 
 
 def test_an_unexpected_error_is_a_json_500_that_tells_nothing_of_it(
-    app, tokens: TokenFactory
+    app, tokens: TokenFactory, caplog
 ) -> None:
     token = tokens.mint()
     detail = f"connection to db://admin:hunter2@db failed for {token}"
@@ -133,6 +135,9 @@ def test_an_unexpected_error_is_a_json_500_that_tells_nothing_of_it(
 
     response = app.test_client().get("/api/broken", headers=tokens.header(token))
     assert_error(response, 500, "server_error")
+    # the operators learn what happened from the log, the caller does not
+    (logged,) = [r for r in caplog.records if r.exc_info and r.levelno == logging.ERROR]
+    assert logged.exc_info[0] is RuntimeError
     body = response.get_data(as_text=True)
     assert "hunter2" not in body and "db://" not in body and token not in body
     assert response.json == {"code": "server_error", "message": "An unexpected error occurred"}
