@@ -313,27 +313,26 @@ def bare_check_app(package: Any, jwks_url: str, issuer: str, public: Any) -> Fla
     """The generated app with its token check cut down to the least any check must do.
 
     The header is read as the app reads it, a token seen before is a dict lookup, a new
-    one costs exactly the crypto floor, and the view gets ``g.access_token`` and
-    ``g.claims`` as usual. Nothing else is checked (no claims, no key set, no expiry), so
-    this is a yardstick, not a validator: what the app's own structure (request ids, the
-    filter or decorator, the view) costs around the crypto, i.e. the lowest overhead the
-    generated project's real check could reach.
+    one costs exactly the crypto floor, and the view gets ``current_token`` as usual.
+    Nothing else is checked (no claims, no key set, no expiry), so this is a yardstick,
+    not a validator: what the app's own structure (request ids, the filter or decorator,
+    the view) costs around the crypto, i.e. the lowest overhead the generated project's
+    real check could reach.
     """
     app = generated_app(package, jwks_url, issuer, "RS256")
     bearer = importlib.import_module(package.__name__ + ".auth.bearer")
     access_token = importlib.import_module(package.__name__ + ".auth.access_token")
+    current = importlib.import_module(package.__name__ + ".auth.current")
     check = crypto_floor("RS256", public)
     seen: dict[str, Any] = {}
 
-    def authorize(request: Any, *requirements: Any) -> Any:
+    def authorize(*requirements: Any) -> Any:
         raw = bearer.bearer_token(request)
         token = seen.get(raw)
         if token is None:
             claims = check(raw)
             token = seen[raw] = access_token.AccessToken(claims, *access_token.scopes_of(claims))
-        context = g._get_current_object()
-        context.access_token = token
-        context.claims = token.claims
+        current.set_current_token(token)
         return token
 
     app.extensions["oauth"].authorize = authorize

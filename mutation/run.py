@@ -185,16 +185,22 @@ def snippet_problems(mutant: Mutant, bake: str, package: Path) -> list[str]:
 
 @contextlib.contextmanager
 def _stdout_silenced() -> Iterator[None]:
-    """The post-generation hook prints a line per bake; keep the check's output readable."""
+    """The post-generation hook prints lines per bake; keep the check's output readable.
+
+    A failing bake still raises, and its exception is printed once the output is back.
+    """
     sys.stdout.flush()
-    saved = os.dup(1)
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 1)
+            os.dup2(devnull.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+        for descriptor, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, descriptor)
+            os.close(copy)
 
 
 def bake(name: str, directory: Path) -> Path:

@@ -20,7 +20,9 @@ JINJA_MARKERS = re.compile(r"\{\{|\{%|\{#")
 # "{package}" is the package directory). A request filter for logging is fine in decorator
 # mode, so `before_request` is looked for in the auth package only.
 OTHER_MODE_NAMES = {
-    "global": [(r"\brequire_token\b", "")],
+    # Both modes share @require_token and current_token; only global mode has a filter
+    # and @public, only decorator mode wraps views.
+    "global": [(r"\bwraps\b", "src/{package}/auth/")],
     "decorator": [
         (r"\bprotect_all_routes\b", ""),
         (r"@public\b", ""),

@@ -22,31 +22,19 @@ from template_helpers import TEMPLATE_DIR, BakedProject, bake
 
 MUTATION_DIR = TEMPLATE_DIR / "mutation"
 
-# Raised as mutants are added; the list aims at 150 or more.
-MINIMUM_MUTANTS = 90
+# The list keeps at least this many mutants (issue: 150 or more).
+MINIMUM_MUTANTS = 150
 
 # Modules that no mutant names yet, each as "<file>", or "<file> in <bakes>" for a file
 # whose text differs between projects (one entry per version). The test below fails when
 # one of them gets a mutant, so this set only shrinks.
 NOT_YET_MUTATED = {
     "auth/access_token.py",
-    "auth/bearer.py",
-    "auth/cli.py",
-    "auth/dev_issuer.py",
-    "auth/errors.py in global-jwt+decorator-jwt",
-    "auth/errors.py in global-opaque",
-    "auth/extension.py in global-jwt+decorator-jwt",
-    "auth/extension.py in global-opaque",
     "auth/introspection.py",
     "auth/jwk.py",
     "auth/jwks_source.py",
     "auth/jws.py",
-    "auth/protection.py in decorator-jwt",
-    "auth/protection.py in global-jwt+global-opaque",
     "auth/remote.py",
-    "auth/requirements.py",
-    "auth/resource_metadata.py in decorator-jwt",
-    "auth/resource_metadata.py in global-jwt+global-opaque",
     "auth/token_cache.py",
     "auth/tokens.py",
 }

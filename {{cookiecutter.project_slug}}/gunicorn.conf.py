@@ -80,9 +80,9 @@ control_socket_disable = True
 
 def on_starting(server: object) -> None:
     """Check the API's settings once, before any worker starts."""
-    from {{ cookiecutter.package_name }}.settings import ConfigError, Settings
+    from {{ cookiecutter.package_name }}.settings import ConfigError, load_settings
 
     try:
-        Settings.from_environment()
+        load_settings()
     except ConfigError as error:
         raise SystemExit(f"Configuration error: {error}") from None

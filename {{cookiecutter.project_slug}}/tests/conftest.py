@@ -10,22 +10,23 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import create_app
-from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.auth import OAuthSettings
+from {{ cookiecutter.package_name }}.settings import load_settings
 {%- if cookiecutter.token_format == "jwt" %}
 
 from support import AuthorizationServer, SigningKey, TokenFactory
 
 
 @pytest.fixture(scope="session")
-def signing_key(configured_settings: Settings) -> SigningKey:
+def signing_key(configured_settings: OAuthSettings) -> SigningKey:
     """The key the test authorization server signs with, for the first configured alg."""
     return SigningKey.generate(configured_settings.algorithms[0], kid="main-key")
 
 
 @pytest.fixture(scope="session")
-def configured_settings() -> Settings:
+def configured_settings() -> OAuthSettings:
     """The settings as generated: the answers, without the environment of the machine."""
-    return Settings.from_environment({})
+    return load_settings({})
 
 
 @pytest.fixture
@@ -40,9 +41,9 @@ from support import CLIENT_ID, CLIENT_SECRET, AuthorizationServer, TokenFactory
 
 
 @pytest.fixture(scope="session")
-def configured_settings() -> Settings:
+def configured_settings() -> OAuthSettings:
     """The settings as generated, with placeholder introspection credentials."""
-    return Settings.from_environment(
+    return load_settings(
         {
             "OAUTH_INTROSPECTION_URI": "http://127.0.0.1:9/introspect",
             "OAUTH_CLIENT_ID": CLIENT_ID,
@@ -61,7 +62,7 @@ def auth_server() -> Iterator[AuthorizationServer]:
 
 
 @pytest.fixture
-def settings(configured_settings: Settings, auth_server: AuthorizationServer) -> Settings:
+def settings(configured_settings: OAuthSettings, auth_server: AuthorizationServer) -> OAuthSettings:
     """The generated settings, pointed at the test server; tests replace fields as needed."""
     return dataclasses.replace(
         configured_settings,
@@ -74,7 +75,7 @@ def settings(configured_settings: Settings, auth_server: AuthorizationServer) ->
 def make_app() -> Callable[..., Flask]:
     """Build an app from settings with fields replaced: ``make_app(settings, leeway_seconds=0)``."""
 
-    def build(settings: Settings, **changes: object) -> Flask:
+    def build(settings: OAuthSettings, **changes: object) -> Flask:
         app = create_app(dataclasses.replace(settings, **changes))
         app.config["TESTING"] = True
         return app
@@ -83,7 +84,7 @@ def make_app() -> Callable[..., Flask]:
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask], settings: Settings) -> Flask:
+def app(make_app: Callable[..., Flask], settings: OAuthSettings) -> Flask:
     return make_app(settings)
 
 
@@ -93,5 +94,5 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def tokens(auth_server: AuthorizationServer, settings: Settings) -> TokenFactory:
+def tokens(auth_server: AuthorizationServer, settings: OAuthSettings) -> TokenFactory:
     return TokenFactory(auth_server, settings.issuer, settings.audience, settings.required_scope)

@@ -1,11 +1,15 @@
-"""The example routes and the contract's error table, through the Flask test client."""
+"""The example routes and the error answers, through the Flask test client."""
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
+from flask import Flask, request
 from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }}.auth import require_token
 
 from support import TokenFactory
 
@@ -55,8 +59,29 @@ def test_no_authorization_header_is_a_bare_challenge(client: FlaskClient) -> Non
 
 @pytest.mark.parametrize(
     "value",
-    ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer a b", "Bearer a, Bearer b", "Token abc"],
-    ids=["bearer-alone", "bearer-space", "basic", "two-tokens", "two-credentials", "other"],
+    ["Basic dXNlcjpwYXNz", "Digest username=x", "Token abc", "Bearerabc", "", "   "],
+    ids=["basic", "digest", "other", "glued", "empty", "blank"],
+)
+def test_another_scheme_is_a_bare_challenge(client: FlaskClient, value: str) -> None:
+    response = client.get("/api/data", headers={"Authorization": value})
+    assert_error(response, 401, "invalid_token")
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="')
+    assert "error" not in response.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Bearer",
+        "Bearer ",
+        "Bearer a b",
+        "Bearer a, Bearer b",
+        "Bearer\tabc",
+        "Bearer ab\u00e9",
+        "Bearer.abc",
+        "Bearer~abc",
+    ],
+    ids=["alone", "space", "two-tokens", "two-credentials", "tab", "non-ascii", "dot", "tilde"],
 )
 def test_malformed_authorization_header_is_invalid_request(client: FlaskClient, value: str) -> None:
     response = client.get("/api/data", headers={"Authorization": value})
@@ -76,9 +101,39 @@ def test_token_in_query_string_is_refused(client: FlaskClient, tokens: TokenFact
     assert token not in response.get_data(as_text=True)
 
 
-def test_token_in_form_body_is_refused(client: FlaskClient, tokens: TokenFactory) -> None:
+class UnreadableBody(io.RawIOBase):
+    """A request body that fails the test if anything reads it."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise AssertionError("the request body was read before the token was checked")
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
+)
+def test_the_body_is_never_read_before_the_token_is_checked(
+    app: Flask, tokens: TokenFactory, content_type: str
+) -> None:
+    @app.post("/upload")
+    @require_token
+    def upload():
+        return {"size": len(request.get_data())}
+
+    environ = {"wsgi.input": UnreadableBody(), "CONTENT_LENGTH": str(10 * 1024 * 1024)}
+    response = app.test_client().post(
+        "/upload", content_type=content_type, environ_overrides=environ
+    )
+    assert_error(response, 401, "invalid_token")
+
+
+def test_a_token_in_a_form_body_is_not_accepted(client: FlaskClient, tokens: TokenFactory) -> None:
+    response = client.post("/api/data", data={"access_token": tokens.mint()})
+    assert response.status_code in (401, 405)
     response = client.get("/api/data", data={"access_token": tokens.mint()})
-    assert_error(response, 400, "invalid_request")
+    assert_error(response, 401, "invalid_token")
 
 
 def test_bad_token_is_invalid_token_and_never_echoed(

@@ -6,10 +6,14 @@ import io
 import json
 import logging
 import time
+from collections.abc import Callable
 
+from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.request_log import DECISIONS_LOG, JsonFormatter, RequestIdFilter
+from {{ cookiecutter.package_name }}.auth import OAuthSettings
+from {{ cookiecutter.package_name }}.auth.decisions import DECISIONS_LOG
+from {{ cookiecutter.package_name }}.request_log import JsonFormatter, RequestIdFilter
 
 from support import AuthorizationServer, TokenFactory
 
@@ -27,16 +31,35 @@ def test_protected_resource_metadata_is_public(client: FlaskClient, tokens: Toke
     }
 
 
-def test_401_challenges_point_at_the_metadata(client: FlaskClient, tokens: TokenFactory) -> None:
-    for headers in ({}, tokens.header("a.b.c")):
+def test_401_challenges_point_at_the_configured_public_url(
+    make_app: Callable[..., Flask], settings: OAuthSettings, tokens: TokenFactory
+) -> None:
+    client = make_app(settings, public_url="https://api.example.net/orders").test_client()
+    for headers in ({}, tokens.header("a.b.c"), {"Host": "evil.example"}):
         challenge = client.get("/api/data", headers=headers).headers["WWW-Authenticate"]
-        assert f'resource_metadata="http://localhost{METADATA}"' in challenge
+        assert f'resource_metadata="https://api.example.net/orders{METADATA}"' in challenge
+    assert client.get(METADATA).json["resource"] == "https://api.example.net/orders"
 
 
-def test_a_hostile_host_header_never_enters_the_challenge(client: FlaskClient) -> None:
-    response = client.get("/api/data", headers={"Host": 'evil", error="x'})
-    assert "resource_metadata" not in response.headers.get("WWW-Authenticate", "")
-    assert 'error="x' not in response.headers.get("WWW-Authenticate", "")
+def test_only_a_trusted_host_may_name_the_api(
+    make_app: Callable[..., Flask], settings: OAuthSettings
+) -> None:
+    client = make_app(settings, trusted_hosts=("api.example.net",)).test_client()
+    trusted = client.get("/api/data", headers={"Host": "API.example.net"})
+    challenge = trusted.headers["WWW-Authenticate"]
+    assert f'resource_metadata="http://API.example.net{METADATA}"' in challenge
+    for host in ("evil.example", "api.example.net.evil.example", "api.example.net:8443"):
+        response = client.get("/api/data", headers={"Host": host})
+        assert "resource_metadata" not in response.headers["WWW-Authenticate"]
+        assert host not in response.headers["WWW-Authenticate"]
+        assert client.get(METADATA, headers={"Host": host}).json["resource"] == settings.audience
+
+
+def test_without_a_public_url_or_trusted_hosts_no_host_is_echoed(client: FlaskClient) -> None:
+    for host in ("localhost", "api.example.com", "evil.example:80"):
+        challenge = client.get("/api/data", headers={"Host": host}).headers["WWW-Authenticate"]
+        assert "resource_metadata" not in challenge
+        assert host not in challenge
 
 
 def test_request_id_is_kept_or_made(client: FlaskClient) -> None:
@@ -103,6 +126,7 @@ def test_accepted_tokens_are_logged_at_debug(
 {%- else %}
     auth_server.introspection.delay = 0.05  # each check waits this long for the answer
 {%- endif %}
+    caplog.handler.addFilter(RequestIdFilter())  # as the app's log setup does
     token = tokens.mint(sub="carol")
     with caplog.at_level(logging.DEBUG):
         started = time.perf_counter()
@@ -114,6 +138,7 @@ def test_accepted_tokens_are_logged_at_debug(
     assert decision["outcome"] == "allowed"
     assert decision["sub"] == "carol" and decision["status"] == 200
     assert 50 <= decision["latency_ms"] <= elapsed_ms  # measured from the request's start
+    assert len(record.request_id) == 32
     for part in token.split("."):
         assert part not in str(decision)
 

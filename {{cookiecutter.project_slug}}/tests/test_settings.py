@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from {{ cookiecutter.package_name }} import create_app
-from {{ cookiecutter.package_name }}.settings import ConfigError, Settings
+from {{ cookiecutter.package_name }}.settings import ConfigError, load_settings
 {%- if cookiecutter.token_format == "jwt" %}
 
 #: What every environment below starts from: the answers need nothing more.
@@ -22,7 +22,7 @@ BASE = {
 
 
 def test_environment_overrides_the_answers() -> None:
-    settings = Settings.from_environment(
+    settings = load_settings(
         {
             **BASE,
             "OAUTH_ISSUER": "https://issuer.example.org",
@@ -116,11 +116,11 @@ def test_bad_values_name_the_variable(variable: str, value: str) -> None:
 
 def test_loopback_http_is_allowed() -> None:
     for url in ("http://127.0.0.1:8080", "http://localhost/issuer", "http://[::1]:9000"):
-        assert Settings.from_environment({**BASE, "OAUTH_ISSUER": url}).issuer == url
+        assert load_settings({**BASE, "OAUTH_ISSUER": url}).issuer == url
 
 
 def test_the_limits_themselves_are_allowed() -> None:
-    settings = Settings.from_environment(
+    settings = load_settings(
         {
             **BASE,
             "OAUTH_LEEWAY_SECONDS": "300",
@@ -131,7 +131,7 @@ def test_the_limits_themselves_are_allowed() -> None:
     assert settings.leeway_seconds == 300
     assert settings.http_timeout_seconds == 0.05
     assert settings.max_token_bytes == 256
-    assert Settings.from_environment({**BASE, "OAUTH_HTTP_TIMEOUT_SECONDS": "60"})
+    assert load_settings({**BASE, "OAUTH_HTTP_TIMEOUT_SECONDS": "60"})
 
 
 @pytest.mark.parametrize(
@@ -140,7 +140,7 @@ def test_the_limits_themselves_are_allowed() -> None:
 )
 def test_flags_are_read_whatever_their_case(value: str, expected: bool) -> None:
     local = {**BASE, "OAUTH_ISSUER": "http://127.0.0.1:9", "OAUTH_TLS_VERIFY": value}
-    assert Settings.from_environment(local).tls_verify is expected
+    assert load_settings(local).tls_verify is expected
 
 
 def test_the_app_starts_without_reaching_the_authorization_server() -> None:
@@ -154,24 +154,24 @@ def test_the_app_starts_without_reaching_the_authorization_server() -> None:
 
 def test_ca_bundle_must_exist(tmp_path) -> None:
     with pytest.raises(ConfigError, match="OAUTH_CA_BUNDLE"):
-        Settings.from_environment({**BASE, "OAUTH_CA_BUNDLE": str(tmp_path / "missing.pem")})
+        load_settings({**BASE, "OAUTH_CA_BUNDLE": str(tmp_path / "missing.pem")})
     bundle = tmp_path / "ca.pem"
     bundle.write_text("")
-    settings = Settings.from_environment({**BASE, "OAUTH_CA_BUNDLE": str(bundle)})
+    settings = load_settings({**BASE, "OAUTH_CA_BUNDLE": str(bundle)})
     assert settings.ca_bundle == str(bundle)
 
 
 def test_tls_verification_is_on_unless_turned_off() -> None:
-    assert Settings.from_environment({**BASE, "OAUTH_ISSUER": "http://127.0.0.1:9"}).tls_verify
+    assert load_settings({**BASE, "OAUTH_ISSUER": "http://127.0.0.1:9"}).tls_verify
 
 
 def test_tls_verification_can_be_off_only_for_loopback(caplog) -> None:
     with pytest.raises(ConfigError, match="OAUTH_TLS_VERIFY"):
-        Settings.from_environment(
+        load_settings(
             {**BASE, "OAUTH_ISSUER": "https://login.example.com", "OAUTH_TLS_VERIFY": "false"}
         )
     local = {**BASE, "OAUTH_ISSUER": "https://127.0.0.1:8443", "OAUTH_TLS_VERIFY": "false"}
-    assert Settings.from_environment(local).tls_verify is False
+    assert load_settings(local).tls_verify is False
     create_app(environ=local)
     assert "verification is OFF" in caplog.text
 
@@ -184,4 +184,4 @@ def test_tls_verification_stays_on_when_one_server_is_remote() -> None:
 {%- endif %}
     local_issuer = {**BASE, "OAUTH_ISSUER": "https://127.0.0.1:8443", "OAUTH_TLS_VERIFY": "false"}
     with pytest.raises(ConfigError, match="OAUTH_TLS_VERIFY"):
-        Settings.from_environment({**local_issuer, **remote})
+        load_settings({**local_issuer, **remote})

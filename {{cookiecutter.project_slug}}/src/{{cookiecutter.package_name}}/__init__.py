@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from flask import Flask
 
 from . import api, health{% if cookiecutter.token_format == "jwt" %}, readiness{% endif %}
-from .auth import OAuth{% if cookiecutter.protection_mode == "global" %}, protect_all_routes{% endif %}, resource_metadata
+from .auth import OAuth, OAuthSettings, resource_metadata
 {%- if cookiecutter.token_format == "jwt" %}
-from .auth.cli import auth_cli
+from .devtools.cli import auth_cli
 {%- endif %}
 from .errors import register_json_errors
 from .request_log import init_request_log
-from .settings import Settings
+from .settings import load_settings, uses_example_issuer
+
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> Flask:
+def create_app(
+    settings: OAuthSettings | None = None, environ: Mapping[str, str] | None = None
+) -> Flask:
     """Build the app; settings come from the answers and ``OAUTH_*`` variables unless given."""
-    settings = settings or Settings.from_environment(environ)
     app = Flask(__name__, static_folder=None)
-    app.config["SETTINGS"] = settings
+    app.config["OAUTH_SETTINGS"] = settings = settings or load_settings(environ)
+    if uses_example_issuer(settings):
+        log.warning(
+            "OAUTH_ISSUER is still the example issuer %s: no token will be accepted "
+            "until it names your authorization server",
+            settings.issuer,
+        )
     init_request_log(app)
     register_json_errors(app)
-    OAuth(settings).init_app(app)
-{%- if cookiecutter.protection_mode == "global" %}
-    protect_all_routes(app)
-{%- endif %}
+    OAuth(app)
 {%- if cookiecutter.token_format == "jwt" %}
     app.cli.add_command(auth_cli)
 {%- endif %}

@@ -1,34 +1,29 @@
 """Settings: the answers given at generation, overridden by ``OAUTH_*`` environment variables.
 
-Everything is parsed and checked once, when the app is created, so a bad value stops the
-service at startup with a message naming the variable instead of failing on a request.
+Everything is parsed and checked once, when the app is created: every bad value is
+reported at once, one line each, so the service stops at startup instead of failing on a
+request.
 """
 
 from __future__ import annotations
 
-import ipaddress
+{% if cookiecutter.token_format == "jwt" %}import dataclasses
+{% endif %}import functools
 import os
-from collections.abc import Mapping
-{%- if cookiecutter.token_format == "jwt" %}
-from dataclasses import dataclass
-{%- else %}
-from dataclasses import dataclass, field
-{%- endif %}
+import re
+{% if cookiecutter.token_format == "jwt" %}import tomllib
+{% endif %}from collections.abc import Callable, Mapping
+from typing import TypeVar
 from urllib.parse import urlsplit
-{%- if cookiecutter.token_format == "jwt" %}
 
-SUPPORTED_ALGORITHMS = (
-    "RS256",
-    "RS384",
-    "RS512",
-    "PS256",
-    "PS384",
-    "PS512",
-    "ES256",
-    "ES384",
-    "ES512",
-    "EdDSA",
+{% if cookiecutter.token_format == "jwt" %}from .auth.config import (
+    SUPPORTED_ALGORITHMS,
+    IssuerSettings,
+    OAuthSettings,
+    is_loopback_host,
+    url_problem,
 )
+{%- else %}from .auth.config import OAuthSettings, is_loopback_host, url_problem
 {%- endif %}
 
 # Defaults: the answers given when this project was generated.
@@ -40,223 +35,296 @@ DEFAULT_ALGORITHMS = {{ cookiecutter.algorithms | tojson }}
 {%- endif %}
 DEFAULT_REQUIRED_SCOPE = {{ cookiecutter.required_scope | tojson }}
 REALM = {{ cookiecutter.project_slug | tojson }}
+#: The template's example issuer: a project still pointing at it cannot accept any token.
+EXAMPLE_ISSUER_HOST = "login.example.com"
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the variable."""
+    """One or more settings are missing or malformed; one line per variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    issuer: str
-    audience: str
+def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
+    """The settings from the generation answers and the ``OAUTH_*`` variables."""
+    env = _Environment(os.environ if environ is None else environ)
+    settings = env.build(
+        OAuthSettings,
+        issuer=env.url("OAUTH_ISSUER", DEFAULT_ISSUER, query=False),
+        audience=env.text("OAUTH_AUDIENCE", DEFAULT_AUDIENCE),
 {%- if cookiecutter.token_format == "jwt" %}
-    jwks_uri: str
-    algorithms: tuple[str, ...]
+        jwks_uri=env.url("OAUTH_JWKS_URI", DEFAULT_JWKS_URI, required=False, query=True),
+        algorithms=env.algorithms("OAUTH_ALGORITHMS", DEFAULT_ALGORITHMS),
 {%- else %}
-    introspection_uri: str
-    client_id: str
-    client_secret: str = field(repr=False)  # kept out of logs and tracebacks
+        # The introspection endpoint and the API's own credentials: environment only.
+        introspection_uri=env.url("OAUTH_INTROSPECTION_URI", "", query=True),
+        client_id=env.text("OAUTH_CLIENT_ID", ""),
+        client_secret=env.secret("OAUTH_CLIENT_SECRET"),
 {%- endif %}
-    required_scope: str
-    leeway_seconds: float = 30
+        required_scope=env.scope("OAUTH_REQUIRED_SCOPE", DEFAULT_REQUIRED_SCOPE),
+        realm=REALM,
+        leeway_seconds=env.seconds("OAUTH_LEEWAY_SECONDS", 30, maximum=300),
 {%- if cookiecutter.token_format == "jwt" %}
-    jwks_cache_seconds: float = 300
-    jwks_min_refresh_seconds: float = 30
-    jwks_max_stale_seconds: float = 86_400
+        jwks_cache_seconds=env.seconds("OAUTH_JWKS_CACHE_SECONDS", 300),
+        jwks_min_refresh_seconds=env.seconds("OAUTH_JWKS_MIN_REFRESH_SECONDS", 30),
+        jwks_max_stale_seconds=env.seconds("OAUTH_JWKS_MAX_STALE_SECONDS", 86_400),
 {%- else %}
-    introspection_cache_seconds: float = 60
+        introspection_cache_seconds=env.seconds("OAUTH_INTROSPECTION_CACHE_SECONDS", 60),
 {%- endif %}
-    http_timeout_seconds: float = 5
-    max_token_bytes: int = 8192
-    verified_token_cache_size: int = 10_000
+        http_timeout_seconds=env.seconds("OAUTH_HTTP_TIMEOUT_SECONDS", 5, minimum=0.05, maximum=60),
+        max_token_bytes=env.integer("OAUTH_MAX_TOKEN_BYTES", 8192, minimum=256),
+        verified_token_cache_size=env.integer("OAUTH_VERIFIED_TOKEN_CACHE_SIZE", 10_000, minimum=0),
 {%- if cookiecutter.token_format == "jwt" %}
-    strict_rfc9068: bool = False
-    prefetch_keys: bool = False
+        strict_rfc9068=env.flag("OAUTH_STRICT_RFC9068", False),
+        prefetch_keys=env.flag("OAUTH_PREFETCH_KEYS", False),
 {%- endif %}
-    ca_bundle: str = ""
-    tls_verify: bool = True
-    realm: str = REALM
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from the generation answers and the ``OAUTH_*`` variables."""
-        env = _Environment(os.environ if environ is None else environ)
-        settings = cls(
-            issuer=env.url("OAUTH_ISSUER", DEFAULT_ISSUER),
-            audience=env.text("OAUTH_AUDIENCE", DEFAULT_AUDIENCE),
+        ca_bundle=env.file("OAUTH_CA_BUNDLE"),
+        tls_verify=env.flag("OAUTH_TLS_VERIFY", True),
+        public_url=env.public_url("OAUTH_PUBLIC_URL"),
+        trusted_hosts=env.hosts("OAUTH_TRUSTED_HOSTS"),
+    )
 {%- if cookiecutter.token_format == "jwt" %}
-            jwks_uri=env.url("OAUTH_JWKS_URI", DEFAULT_JWKS_URI, allow_empty=True),
-            algorithms=env.algorithms("OAUTH_ALGORITHMS", DEFAULT_ALGORITHMS),
+    settings = dataclasses.replace(
+        settings, more_issuers=env.more_issuers("OAUTH_ISSUERS_FILE", settings)
+    )
+{%- endif %}
+{%- if cookiecutter.token_format == "jwt" %}
+    server_urls = (settings.issuer, settings.jwks_uri)
 {%- else %}
-            # The introspection endpoint and the API's own credentials: environment only.
-            introspection_uri=env.url("OAUTH_INTROSPECTION_URI", ""),
-            client_id=env.text("OAUTH_CLIENT_ID", ""),
-            client_secret=env.secret("OAUTH_CLIENT_SECRET"),
+    server_urls = (settings.issuer, settings.introspection_uri)
 {%- endif %}
-            required_scope=env.scope("OAUTH_REQUIRED_SCOPE", DEFAULT_REQUIRED_SCOPE),
-            leeway_seconds=env.seconds("OAUTH_LEEWAY_SECONDS", 30, maximum=300),
-{%- if cookiecutter.token_format == "jwt" %}
-            jwks_cache_seconds=env.seconds("OAUTH_JWKS_CACHE_SECONDS", 300),
-            jwks_min_refresh_seconds=env.seconds("OAUTH_JWKS_MIN_REFRESH_SECONDS", 30),
-            jwks_max_stale_seconds=env.seconds("OAUTH_JWKS_MAX_STALE_SECONDS", 86_400),
-{%- else %}
-            introspection_cache_seconds=env.seconds("OAUTH_INTROSPECTION_CACHE_SECONDS", 60),
-{%- endif %}
-            http_timeout_seconds=env.seconds(
-                "OAUTH_HTTP_TIMEOUT_SECONDS", 5, minimum=0.05, maximum=60
-            ),
-            max_token_bytes=env.integer("OAUTH_MAX_TOKEN_BYTES", 8192, minimum=256),
-            verified_token_cache_size=env.integer(
-                "OAUTH_VERIFIED_TOKEN_CACHE_SIZE", 10_000, minimum=0
-            ),
-{%- if cookiecutter.token_format == "jwt" %}
-            strict_rfc9068=env.flag("OAUTH_STRICT_RFC9068", False),
-            prefetch_keys=env.flag("OAUTH_PREFETCH_KEYS", False),
-{%- endif %}
-            ca_bundle=env.file("OAUTH_CA_BUNDLE"),
-            tls_verify=env.flag("OAUTH_TLS_VERIFY", True),
-        )
-{%- if cookiecutter.token_format == "jwt" %}
-        server_urls = (settings.issuer, settings.jwks_uri)
-{%- else %}
-        server_urls = (settings.issuer, settings.introspection_uri)
-{%- endif %}
-        if not settings.tls_verify and not all(
-            is_loopback_host(urlsplit(url).hostname or "") for url in server_urls if url
-        ):
-            raise ConfigError(
+    if not settings.tls_verify and not all(
+        is_loopback_host(urlsplit(url).hostname or "") for url in server_urls if url
+    ):
+        raise ConfigError(
+            [
                 "OAUTH_TLS_VERIFY=false: certificate checks may be turned off only when "
                 "the authorization server is on a loopback host (local development)"
-            )
-        return settings
+            ]
+        )
+    return settings
+
+
+def uses_example_issuer(settings: OAuthSettings) -> bool:
+    """True while the issuer is still the template's example, which issues no tokens."""
+    return urlsplit(settings.issuer).hostname == EXAMPLE_ISSUER_HOST
 
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+class _Invalid(Exception):
+    """A variable's value is unusable; the message says what was expected."""
+
+
+def _noted(read: Callable[..., T]) -> Callable[..., T]:
+    """Turn ``_Invalid`` into a noted problem, so every variable is read and checked."""
+
+    @functools.wraps(read)
+    def reader(env: _Environment, name: str, *args: object, **kwargs: object) -> T:
+        try:
+            return read(env, name, *args, **kwargs)
+        except _Invalid as invalid:
+            value = env.environ.get(name)
+            if value is None:
+                env.problems.append(f"{name} is not set: {invalid}")
+            elif not value.strip():
+                env.problems.append(f"{name} is set but empty: {invalid}")
+            else:
+                env.problems.append(f"{name}={value.strip()!r}: {invalid}")
+            return None  # type: ignore[return-value]  # never used: build() raises first
+
+    return reader
+
+
 class _Environment:
-    """Reads one variable at a time and turns a bad value into a ConfigError."""
+    """Reads the variables; each bad value is noted, and ``build`` reports them all."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def build(self, factory: Callable[..., T], **values: object) -> T:
+        if self.problems:
+            raise ConfigError(self.problems)
+        return factory(**values)
+{%- if cookiecutter.token_format == "jwt" %}
+
+    def more_issuers(self, name: str, settings: OAuthSettings) -> tuple[IssuerSettings, ...]:
+        """Issuers listed in the TOML file ``name`` points at; see the README for its format."""
+        path = self._raw(name, "")
+        if not path:
+            return ()
+        try:
+            with open(path, "rb") as file:
+                document = tomllib.load(file)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError([f"{name}={path!r}: cannot be read as TOML ({error})"]) from None
+        entries = document.get("issuer", [])
+        problems = [] if isinstance(entries, list) else ["expected [[issuer]] tables"]
+        issuers: list[IssuerSettings] = []
+        seen = {settings.issuer}
+        for number, entry in enumerate(entries if not problems else [], start=1):
+            try:
+                issuer = _issuer_entry(entry, settings)
+            except _Invalid as invalid:
+                problems.append(f"issuer #{number}: {invalid}")
+                continue
+            if issuer.issuer in seen:
+                problems.append(f"issuer #{number}: {issuer.issuer!r} is listed twice")
+            seen.add(issuer.issuer)
+            issuers.append(issuer)
+        if problems:
+            raise ConfigError([f"{name}={path!r}: {problem}" for problem in problems])
+        return tuple(issuers)
+{%- endif %}
 
     def _raw(self, name: str, default: str) -> str:
-        return self._environ.get(name, default).strip()
+        return self.environ.get(name, default).strip()
 
+    @_noted
     def text(self, name: str, default: str) -> str:
         value = self._raw(name, default)
         if not value or not value.isprintable() or any(c in value for c in ' "\\'):
-            raise ConfigError(
-                f"{name}={value!r}: expected a non-empty value without spaces or quotes"
-            )
+            raise _Invalid("expected a non-empty value without spaces or quotes")
         return value
 
-    def url(self, name: str, default: str, *, allow_empty: bool = False) -> str:
+    @_noted
+    def url(self, name: str, default: str, *, required: bool = True, query: bool = False) -> str:
         value = self._raw(name, default)
         if not value:
-            if allow_empty:
-                return ""
-            raise ConfigError(f"{name} is not set: expected an absolute https:// URL")
-        problem = url_problem(value)
+            if required:
+                raise _Invalid("expected an absolute https:// URL")
+            return ""
+        problem = url_problem(value, allow_query=query)
         if problem:
-            raise ConfigError(f"{name}={value!r}: {problem}")
+            raise _Invalid(problem)
         return value
+
+    @_noted
+    def public_url(self, name: str) -> str:
+        value = self._raw(name, "")
+        if value and public_url_problem(value):
+            raise _Invalid(public_url_problem(value) or "")
+        return value.rstrip("/")
+
+    @_noted
+    def hosts(self, name: str) -> tuple[str, ...]:
+        hosts = tuple(part.strip().lower() for part in self._raw(name, "").split(","))
+        hosts = tuple(host for host in hosts if host)
+        if not all(_HOST.fullmatch(host) for host in hosts):
+            raise _Invalid("expected comma-separated host names, each with an optional :port")
+        return hosts
 {%- if cookiecutter.token_format == "jwt" %}
 
+    @_noted
     def algorithms(self, name: str, default: str) -> tuple[str, ...]:
-        value = self._raw(name, default)
-        names = tuple(part.strip() for part in value.split(",") if part.strip())
-        unknown = [n for n in names if n not in SUPPORTED_ALGORITHMS]
-        if not names or unknown:
-            raise ConfigError(
-                f"{name}={value!r}: expected a comma-separated list of "
-                f"{', '.join(SUPPORTED_ALGORITHMS)}"
-            )
+        names = tuple(part.strip() for part in self._raw(name, default).split(",") if part.strip())
+        if not names or any(n not in SUPPORTED_ALGORITHMS for n in names):
+            raise _Invalid(f"expected a comma-separated list of {', '.join(SUPPORTED_ALGORITHMS)}")
         return tuple(dict.fromkeys(names))
 {%- endif %}
 
+    @_noted
     def scope(self, name: str, default: str) -> str:
         value = self._raw(name, default)
         if not value or any(c <= " " or c in '"\\' or c > "~" for c in value):
-            raise ConfigError(f"{name}={value!r}: expected one scope token (RFC 6749)")
+            raise _Invalid("expected one scope token (RFC 6749)")
         return value
 
+    @_noted
     def seconds(
-        self,
-        name: str,
-        default: float,
-        *,
-        minimum: float = 0,
-        maximum: float = 31_536_000,
+        self, name: str, default: float, *, minimum: float = 0, maximum: float = 31_536_000
     ) -> float:
-        value = self._raw(name, str(default))
         try:
-            number = float(value)
+            number = float(self._raw(name, str(default)))
         except ValueError:
             number = float("nan")
         if not minimum <= number <= maximum:  # also refuses NaN
-            raise ConfigError(
-                f"{name}={value!r}: expected a number of seconds from {minimum:g} to {maximum:g}"
-            )
+            raise _Invalid(f"expected a number of seconds from {minimum:g} to {maximum:g}")
         return number
 
+    @_noted
     def integer(self, name: str, default: int, *, minimum: int) -> int:
         value = self._raw(name, str(default))
         # isascii: str.isdigit also takes digits int() refuses ("²") or reads (Arabic-Indic)
         if not (value.isascii() and value.isdigit()) or int(value) < minimum:
-            raise ConfigError(f"{name}={value!r}: expected a whole number >= {minimum}")
+            raise _Invalid(f"expected a whole number >= {minimum}")
         return int(value)
-
 {%- if cookiecutter.token_format == "opaque" %}
 
+    @_noted
     def secret(self, name: str) -> str:
-        value = self._environ.get(name, "")
+        value = self.environ.get(name, "")  # not stripped: a secret is taken as given
         if not value:
-            raise ConfigError(f"{name} is not set: the API's client secret for introspection")
+            raise _Invalid("expected the API's client secret for introspection")
         return value
 {%- endif %}
 
+    @_noted
     def file(self, name: str) -> str:
         value = self._raw(name, "")
         if value and not os.path.isfile(value):
-            raise ConfigError(f"{name}={value!r}: no such file")
+            raise _Invalid("no such file")
         return value
 
+    @_noted
     def flag(self, name: str, default: bool) -> bool:
         value = self._raw(name, "1" if default else "0").lower()
         if value in _TRUE:
             return True
         if value in _FALSE:
             return False
-        raise ConfigError(f"{name}={value!r}: expected true or false (1/0, yes/no)")
+        raise _Invalid("expected true or false (1/0, yes/no)")
+{%- if cookiecutter.token_format == "jwt" %}
 
 
-def url_problem(url: str) -> str | None:
-    """Why ``url`` may not be used to reach the authorization server, or None."""
+_ISSUER_KEYS = {"issuer", "audience", "jwks_uri", "algorithms"}
+
+
+def _issuer_entry(entry: object, settings: OAuthSettings) -> IssuerSettings:
+    """One ``[[issuer]]`` table; what it leaves out is taken from ``settings``."""
+    if not isinstance(entry, dict):
+        raise _Invalid("expected a table")
+    unknown = sorted(set(entry) - _ISSUER_KEYS)
+    if unknown:
+        raise _Invalid(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_ISSUER_KEYS))})")
+    issuer, audience = entry.get("issuer"), entry.get("audience", settings.audience)
+    jwks_uri, algorithms = entry.get("jwks_uri", ""), entry.get("algorithms", settings.algorithms)
+    if not isinstance(issuer, str) or (problem := url_problem(issuer)):
+        raise _Invalid(f"issuer {issuer!r}: {problem if isinstance(issuer, str) else 'missing'}")
+    if not isinstance(audience, str) or not audience or not audience.isprintable():
+        raise _Invalid(f"audience {audience!r}: expected a non-empty string")
+    if not isinstance(jwks_uri, str) or (jwks_uri and url_problem(jwks_uri, allow_query=True)):
+        raise _Invalid(f"jwks_uri {jwks_uri!r}: expected empty (discovery) or an https:// URL")
+    if (
+        not isinstance(algorithms, list | tuple)
+        or not algorithms
+        or any(algorithm not in SUPPORTED_ALGORITHMS for algorithm in algorithms)
+    ):
+        raise _Invalid(f"algorithms {algorithms!r}: expected a list from {SUPPORTED_ALGORITHMS}")
+    return IssuerSettings(issuer, audience, jwks_uri, tuple(dict.fromkeys(algorithms)))
+{%- endif %}
+
+
+_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?|\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be this API's public base URL, or None."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return "not a valid URL"
     del port  # parsed only to validate it
-    if not url.isprintable() or any(c in url for c in ' "\\<>'):
-        return "URL contains spaces, quotes or control characters"
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        return "expected an absolute https:// URL"
-    if parts.username or parts.password or parts.fragment:
-        return "URL must not carry credentials or a fragment"
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        return "plain http:// is allowed only for a loopback host; use https://"
+        return "expected the API's absolute URL: https://host[:port][/path]"
+    if not url.isprintable() or " " in url or parts.query or parts.fragment or parts.username:
+        return "expected a base URL without spaces, query, fragment or credentials"
     return None
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -1,38 +1,44 @@
-"""Bearer-token protection for this API.
+"""Bearer-token protection for a Flask API: one extension, one decorator, one accessor.
 
 {%- if cookiecutter.protection_mode == "global" %}
 
-Every route needs a valid access token unless it is marked ``@public``; ``@requires``
-asks more of a route's token. Views read the verified claims from ``g.claims``.
+Every route needs a valid access token carrying ``OAUTH_REQUIRED_SCOPE`` unless it is
+marked ``@public``; ``@require_token(...)`` asks more of a route's token.
 {%- else %}
 
-Routes decorated with ``@require_token`` need a valid access token; other routes are
-open. Views read the verified claims from ``g.claims``.
+Routes decorated with ``@require_token`` need a valid access token carrying
+``OAUTH_REQUIRED_SCOPE``, plus whatever the decorator adds; other routes are open.
 {%- endif %}
+Views read the verified token from ``current_token``. This package imports nothing from
+the app around it: the app hands it an ``OAuthSettings`` through its config.
 """
 
 from .access_token import AccessToken
-from .errors import AuthError, Forbidden, InsufficientScope, InvalidToken
+from .config import OAuthSettings
+from .current import current_token
+from .errors import (
+    AuthError,
+    Forbidden,
+    InsufficientScope,
+    InsufficientUserAuthentication,
+    InvalidToken,
+)
 from .extension import OAuth, current_oauth
-{%- if cookiecutter.protection_mode == "global" %}
-from .protection import protect_all_routes, public, requires
-{%- else %}
-from .protection import require_token
-{%- endif %}
+from .protection import {% if cookiecutter.protection_mode == "global" %}public, {% endif %}require_token
 
 __all__ = [
     "AccessToken",
     "AuthError",
     "Forbidden",
     "InsufficientScope",
+    "InsufficientUserAuthentication",
     "InvalidToken",
     "OAuth",
+    "OAuthSettings",
     "current_oauth",
+    "current_token",
 {%- if cookiecutter.protection_mode == "global" %}
-    "protect_all_routes",
     "public",
-    "requires",
-{%- else %}
-    "require_token",
 {%- endif %}
+    "require_token",
 ]

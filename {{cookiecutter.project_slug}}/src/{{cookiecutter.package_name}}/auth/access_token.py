@@ -18,6 +18,25 @@ class AccessToken:
     scopes: frozenset[str]
     scope: str  # the scopes as the token states them, space-separated
 
+    @property
+    def subject(self) -> str | None:
+        """Whom the token is about (``sub``): a user, or the client itself."""
+        return _text(self.claims.get("sub"))
+
+    @property
+    def client_id(self) -> str | None:
+        """The client the token was issued to (``client_id``)."""
+        return _text(self.claims.get("client_id"))
+
+    @property
+    def issuer(self) -> str | None:
+        """The authorization server that issued the token (``iss``)."""
+        return _text(self.claims.get("iss"))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
 
 def scopes_of(claims: Mapping[str, Any]) -> tuple[frozenset[str], str]:
     """Scopes from ``scope`` (space-separated) or ``scp`` (string or list of strings)."""

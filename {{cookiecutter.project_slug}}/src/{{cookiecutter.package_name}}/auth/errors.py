@@ -7,15 +7,12 @@ texts: nothing from the request (and never the token) is echoed back.
 
 from __future__ import annotations
 
-import re
-
 from flask import Flask, Response, jsonify, request
 
-from ..request_log import log_decision
+from .config import OAuthSettings
+from .decisions import log_decision
 
 RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
-# The Host header is client-supplied: only a plain host[:port] may enter a challenge.
-_SAFE_HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
 
 class AuthError(Exception):
@@ -39,7 +36,7 @@ class AuthError(Exception):
 
 
 class MissingToken(AuthError):
-    """No credentials at all: the challenge carries no error (RFC 6750, section 3.1)."""
+    """No bearer credentials (none, or another scheme): a bare challenge (RFC 6750, 3.1)."""
 
     message = "An access token is required"
     challenge_error = None
@@ -70,6 +67,27 @@ class InsufficientScope(AuthError):
         return {**super().challenge_attributes(), "scope": self.scope}
 
 
+class InsufficientUserAuthentication(AuthError):
+    """The login behind the token is too weak or too old for this route (RFC 9470)."""
+
+    code = "insufficient_user_authentication"
+    message = "A more recent or stronger authentication is required"
+    challenge_error = "insufficient_user_authentication"
+
+    def __init__(self, acr_values: tuple[str, ...], max_age: float | None) -> None:
+        self.acr_values = acr_values
+        self.max_age = max_age
+        super().__init__()
+
+    def challenge_attributes(self) -> dict[str, str]:
+        attributes = super().challenge_attributes()
+        if self.acr_values:
+            attributes["acr_values"] = " ".join(self.acr_values)
+        if self.max_age is not None:
+            attributes["max_age"] = f"{self.max_age:g}"
+        return attributes
+
+
 class Forbidden(AuthError):
     status = 403
     code = "forbidden"
@@ -98,10 +116,10 @@ class IntrospectionUnavailable(AuthError):
 {%- endif %}
 
 
-def register_error_handlers(app: Flask, realm: str) -> None:
-    """Answer every ``AuthError`` with the contract's JSON body and headers."""
+def register_error_handlers(app: Flask, settings: OAuthSettings) -> None:
+    """Answer every ``AuthError`` with its JSON body and ``WWW-Authenticate`` challenge."""
 
-    realm_attribute = f'realm="{realm}"'
+    realm_attribute = f'realm="{settings.realm}"'
 
     def handle(error: AuthError) -> Response:
         log_decision(request, error.status, error.code)
@@ -110,8 +128,8 @@ def register_error_handlers(app: Flask, realm: str) -> None:
         response.headers["Cache-Control"] = "no-store"
         if error.status in (400, 401, 403) and not isinstance(error, Forbidden):
             attributes = error.challenge_attributes()
-            if error.status == 401 and (url := resource_metadata_url()):
-                attributes["resource_metadata"] = url
+            if error.status == 401 and (base := public_base_url(settings)):
+                attributes["resource_metadata"] = base + RESOURCE_METADATA_PATH
             rendered = "".join(f', {key}="{value}"' for key, value in attributes.items())
             response.headers["WWW-Authenticate"] = f"Bearer {realm_attribute}{rendered}"
         return response
@@ -119,8 +137,14 @@ def register_error_handlers(app: Flask, realm: str) -> None:
     app.register_error_handler(AuthError, handle)
 
 
-def resource_metadata_url() -> str | None:
-    """This API's RFC 9728 metadata URL as the client reached it, for 401 challenges."""
-    if not _SAFE_HOST.fullmatch(request.host):
-        return None
-    return f"{request.scheme}://{request.host}{RESOURCE_METADATA_PATH}"
+def public_base_url(settings: OAuthSettings) -> str | None:
+    """This API's base URL: configured, or the request's when its host is trusted.
+
+    The ``Host`` header is chosen by the client, so it names this API only when it is
+    one of ``OAUTH_TRUSTED_HOSTS``; otherwise no URL is given.
+    """
+    if settings.public_url:
+        return settings.public_url
+    if request.host.lower() in settings.trusted_hosts:
+        return f"{request.scheme}://{request.host}{request.script_root}"
+    return None

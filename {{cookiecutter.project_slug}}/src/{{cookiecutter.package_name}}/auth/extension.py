@@ -1,4 +1,11 @@
-"""Wiring: builds the token validator from settings and keeps it on the app."""
+"""The Flask extension: ``OAuth(app)`` wires token protection into an app.
+
+Its settings come from ``app.config["OAUTH_SETTINGS"]`` (an ``OAuthSettings``); the
+extension builds the token validator from them, registers the error handlers
+{%- if cookiecutter.protection_mode == "global" %} and installs
+the filter that protects every route not marked ``@public``
+{%- endif %}.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +15,25 @@ import ssl
 {%- if cookiecutter.token_format == "jwt" %}
 import threading
 {%- endif %}
+import time
 
-from flask import Flask, Request, current_app, g
+from flask import Flask, current_app, request
 
-from ..request_log import DECISIONS_LOG, log_decision
-from ..settings import Settings
 from .access_token import AccessToken
 from .bearer import bearer_token
+from .config import OAuthSettings
+from .current import set_current_token
+from .decisions import DECISIONS_LOG, log_decision
 from .errors import register_error_handlers
 {%- if cookiecutter.token_format == "jwt" %}
+from .issuers import IssuerRouter, TrustedIssuer, trusted_issuers
 from .jwks_source import JwksSource
 from .key_cache import KeySetCache
 {%- else %}
 from .introspection import IntrospectionValidator
+{%- endif %}
+{%- if cookiecutter.protection_mode == "global" %}
+from .protection import route_requirement
 {%- endif %}
 from .remote import HttpClient
 from .requirements import Requirement
@@ -31,69 +44,102 @@ from .tokens import TokenValidator
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "oauth"
+SETTINGS_KEY = "OAUTH_SETTINGS"
 
 
 class OAuth:
     """The API's token protection: one per app, found at ``app.extensions["oauth"]``."""
 
-    def __init__(self, settings: Settings) -> None:
+    settings: OAuthSettings
+{%- if cookiecutter.token_format == "jwt" %}
+    #: Every trusted issuer by its ``iss``, the configured one first.
+    issuers: dict[str, TrustedIssuer]
+    #: The configured issuer's key source and cache.
+    source: JwksSource
+    keys: KeySetCache
+    validator: TokenValidator | IssuerRouter
+{%- else %}
+    validator: IntrospectionValidator
+{%- endif %}
+    #: What ``OAUTH_REQUIRED_SCOPE`` demands of every protected route.
+    base_requirement: Requirement
+
+    def __init__(self, app: Flask | None = None) -> None:
+        self.app: Flask | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Protect ``app`` with the settings in ``app.config["OAUTH_SETTINGS"]``."""
+        if self.app is not None or EXTENSION_KEY in app.extensions:
+            raise RuntimeError("OAuth is already registered: use one OAuth per app, once")
+        settings = app.config.get(SETTINGS_KEY)
+        if not isinstance(settings, OAuthSettings):
+            raise RuntimeError(
+                f"app.config[{SETTINGS_KEY!r}] must hold an OAuthSettings before init_app"
+            )
+        self.app = app
         self.settings = settings
         tls = _tls_context(settings.ca_bundle, settings.tls_verify)
         http = HttpClient(settings.http_timeout_seconds, tls)
 {%- if cookiecutter.token_format == "jwt" %}
-        self.source = JwksSource(
-            http,
-            settings.issuer,
-            settings.jwks_uri,
-            discovery_max_age=settings.jwks_cache_seconds,
-        )
-        self.keys = KeySetCache(
-            self.source.fetch,
-            frozenset(settings.algorithms),
-            max_age=settings.jwks_cache_seconds,
-            min_refresh=settings.jwks_min_refresh_seconds,
-            max_stale=settings.jwks_max_stale_seconds,
-            # discovery (two documents at most) and the key set, each within the timeout
-            wait_timeout=3 * settings.http_timeout_seconds,
-        )
-        self.validator = TokenValidator(settings, self.keys)
+        issuers = trusted_issuers(settings, http)
+        self.issuers = {issuer.settings.issuer: issuer for issuer in issuers}
+        self.source, self.keys = issuers[0].source, issuers[0].keys
+        if len(issuers) == 1:
+            self.validator = issuers[0].validator
+        else:
+            self.validator = IssuerRouter(issuers, settings.max_token_bytes)
 {%- else %}
         self.validator = IntrospectionValidator(settings, http)
 {%- endif %}
-        #: What the configured OAUTH_REQUIRED_SCOPE demands of every protected route.
-        self.default_requirement = Requirement.of(settings.required_scope)
-
-    def init_app(self, app: Flask) -> None:
+        self.base_requirement = Requirement.of(settings.required_scope)
         app.extensions[EXTENSION_KEY] = self
-        register_error_handlers(app, self.settings.realm)
+        register_error_handlers(app, settings)
+{%- if cookiecutter.protection_mode == "global" %}
+        app.before_request(self._authenticate_request)
+{%- endif %}
 {%- if cookiecutter.token_format == "jwt" %}
-        if self.settings.prefetch_keys:
-            threading.Thread(target=self.keys.prefetch, name="jwks-prefetch", daemon=True).start()
+        if settings.prefetch_keys:
+            for issuer in issuers:
+                threading.Thread(
+                    target=issuer.keys.prefetch, name="jwks-prefetch", daemon=True
+                ).start()
 {%- endif %}
 
-    def authorize(self, request: Request, *requirements: Requirement | None) -> AccessToken:
-        """Validate the request's token, check each requirement, publish ``g.claims``."""
+    def authorize(self, route_requirement: Requirement) -> AccessToken:
+        """Check the request's token against the base and the route's requirements."""
         token = self.validator.validate(bearer_token(request))
-        for requirement in requirements:
-            if requirement is not None:
-                requirement.check(token)
+        now, leeway = time.time(), self.settings.leeway_seconds
+        self.base_requirement.check(token, now, leeway)
+        route_requirement.check(token, now, leeway)
         if DECISIONS_LOG.isEnabledFor(logging.DEBUG):  # off by default: keep the hot path lean
-            claims = token.claims
             log_decision(
                 request,
                 200,
                 "allowed",
-                sub=claims.get("sub"),
-                client_id=claims.get("client_id"),
-                iss=claims.get("iss"),
+                sub=token.subject,
+                client_id=token.client_id,
+                iss=token.issuer,
             )
-        context = g._get_current_object()  # one proxy lookup for both attributes
-        context.access_token = token
-        context.claims = token.claims
+        set_current_token(token)
         return token
+{%- if cookiecutter.protection_mode == "global" %}
+
+    def _authenticate_request(self) -> None:
+        """Before every request: check the token unless the route is public."""
+        rule = request.url_rule
+        if rule is None:
+            return  # no route matched: Flask answers 404 or 405 without running a view
+        if request.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+            return  # Flask's own OPTIONS answer (CORS preflight) runs no view of the app
+        requirement = route_requirement(current_app.view_functions[rule.endpoint])
+        if requirement is not None:
+            self.authorize(requirement)
+{%- endif %}
 
 
-@functools.cache  # loading the system's CA store costs ~0.1 s: do it once per process
+@functools.cache  # loading the system's CA store is slow: do it once per process
 def _tls_context(ca_bundle: str, verify: bool) -> ssl.SSLContext:
     """Certificate checks for the authorization server, with the configured CA bundle."""
     context = ssl.create_default_context(cafile=ca_bundle or None)
@@ -105,5 +151,5 @@ def _tls_context(ca_bundle: str, verify: bool) -> ssl.SSLContext:
 
 
 def current_oauth() -> OAuth:
-    """The ``OAuth`` of the app handling the current request."""
+    """The ``OAuth`` of the app handling the current request or command."""
     return current_app.extensions[EXTENSION_KEY]

@@ -1,14 +1,14 @@
 """OAuth 2.0 Protected Resource Metadata (RFC 9728): how clients discover our issuer.
 
-The document names this API (its audience), the authorization server that issues its
-tokens and the scopes it knows; 401 challenges point at it with ``resource_metadata``.
+The document names this API, the authorization server that issues its tokens and the
+scopes it knows; 401 challenges point at it with ``resource_metadata``.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from .errors import RESOURCE_METADATA_PATH
+from .errors import RESOURCE_METADATA_PATH, public_base_url
 from .extension import current_oauth
 {%- if cookiecutter.protection_mode == "global" %}
 from .protection import public
@@ -24,7 +24,8 @@ blueprint = Blueprint("resource_metadata", __name__)
 def protected_resource_metadata() -> Response:
     settings = current_oauth().settings
     response = jsonify(
-        resource=settings.audience,
+        # The API's own URL when known (configured, or a trusted host), else its audience.
+        resource=public_base_url(settings) or settings.audience,
         authorization_servers=[settings.issuer],
         scopes_supported=[settings.required_scope],
         bearer_methods_supported=["header"],
