@@ -255,7 +255,8 @@ class _Environment:
     @_noted
     def integer(self, name: str, default: int, *, minimum: int) -> int:
         value = self._raw(name, str(default))
-        if not value.isdigit() or int(value) < minimum:
+        # isascii: str.isdigit also takes digits int() refuses ("²") or reads (Arabic-Indic)
+        if not (value.isascii() and value.isdigit()) or int(value) < minimum:
             raise _Invalid(f"expected a whole number >= {minimum}")
         return int(value)
 {%- if cookiecutter.token_format == "opaque" %}
