@@ -72,7 +72,7 @@ def test_only_a_loopback_http_url_with_a_port_is_served(url: str):
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8765", "http://localhost:1/x", "http://[::1]:8765/introspect"]
+    "url", ["http://127.0.0.1:8765", "http://localhost:1/x", "http://[::1]:8765/token/check"]
 )
 def test_loopback_urls(url: str):
     assert loopback_problem(url) is None
