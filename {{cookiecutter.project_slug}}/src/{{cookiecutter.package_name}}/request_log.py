@@ -1,4 +1,4 @@
-"""Request ids, and log records as JSON lines; the auth decisions get their timing here.
+"""Request ids, and log records as lines of JSON or text; auth decisions get their timing here.
 
 The ``X-Request-ID`` of the request is kept when it is a plain identifier, else a new one
 is made; it is echoed on the response and added to every log record of the request, with
@@ -50,6 +50,10 @@ class RequestIdMiddleware:
         return self.wsgi_app(environ, start_with_id)
 
 
+# Terminal colours, as the development server puts them in its messages.
+_ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id and extras."""
 
@@ -58,7 +62,7 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": _ANSI_CODES.sub("", record.getMessage()),
         }
         request_id = getattr(record, "request_id", None)
         if request_id:
@@ -67,6 +71,24 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """One readable line: time, level, logger, message, then request id and extras."""
+
+    def __init__(self, colours: bool = False) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        self.colours = colours
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's naming)
+        extras = {"request_id": getattr(record, "request_id", None)}
+        extras.update(getattr(record, "auth", None) or {})
+        line = super().formatMessage(record)
+        return line + "".join(f" {k}={v}" for k, v in extras.items() if v is not None)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if self.colours else _ANSI_CODES.sub("", text)
 
 
 class RequestIdFilter(logging.Filter):
@@ -83,12 +105,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for the whole process; called by ``wsgi.py``, not by tests."""
+def configure_logging(level: str = "INFO", *, readable: bool = False) -> None:
+    """Log lines on stderr for the whole process; called by ``wsgi.py``, not by tests.
+
+    JSON lines for log collectors (gunicorn), or ``readable`` text for a terminal (the
+    ``flask`` command), coloured only when stderr is one.
+    """
     if not isinstance(logging.getLevelName(level.upper()), int):
         raise ValueError(f"LOG_LEVEL={level!r}: expected DEBUG, INFO, WARNING or ERROR")
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    if readable:
+        handler.setFormatter(TextFormatter(colours=handler.stream.isatty()))
+    else:
+        handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

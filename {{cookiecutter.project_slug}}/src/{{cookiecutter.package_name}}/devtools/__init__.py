@@ -1,4 +1,4 @@
-"""Development tools: ``flask auth ...`` commands and a local stand-in issuer.
+"""Development tools: ``flask auth ...`` commands and a local stand-in authorization server.
 
 Nothing on the request path imports this package; the app only registers its commands.
 """
