@@ -8,7 +8,7 @@ Nothing in this package reads the environment.
 from __future__ import annotations
 
 import ipaddress
-{%- if cookiecutter.token_format == "jwt" %}
+{%- if cookiecutter.token_format == "jwt" and cookiecutter.proof_of_possession != "dpop" %}
 from dataclasses import dataclass
 {%- else %}
 from dataclasses import dataclass, field
@@ -27,6 +27,22 @@ SUPPORTED_ALGORITHMS = (
     "ES384",
     "ES512",
     "EdDSA",
+)
+{%- endif %}
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+
+#: Algorithms a DPoP proof may be signed with: asymmetric only (RFC 9449 4.3), preferred first.
+DPOP_ALGORITHMS = (
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+    "PS256",
+    "PS384",
+    "PS512",
+    "RS256",
+    "RS384",
+    "RS512",
 )
 {%- endif %}
 
@@ -70,6 +86,16 @@ class OAuthSettings:
     #: Hosts (``host`` or ``host:port``) whose ``Host`` header may name this API when no
     #: public URL is set; any other client-supplied host is never echoed.
     trusted_hosts: tuple[str, ...] = ()
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+    #: Refuse plain bearer tokens: every request needs a DPoP-bound token and its proof.
+    dpop_required: bool = False
+    #: How far a proof's ``iat`` may be from now; also how long a server nonce stays fresh.
+    dpop_proof_window_seconds: float = 60
+    #: Key of the server nonces (``DPoP-Nonce``); empty: no nonces are asked for.
+    dpop_nonce_secret: bytes = field(default=b"", repr=False)
+    #: ``redis://`` URL of the replay cache every worker shares; empty: one per process.
+    replay_cache_url: str = field(default="", repr=False)  # may hold a password
+{%- endif %}
 
 
 def url_problem(url: str, *, allow_query: bool = False) -> str | None:

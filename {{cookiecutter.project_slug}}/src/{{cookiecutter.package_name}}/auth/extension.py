@@ -16,13 +16,18 @@ import ssl
 import threading
 {%- endif %}
 
-from flask import Flask, current_app, request
+from flask import Flask, {% if cookiecutter.proof_of_possession == "dpop" %}Response, {% endif %}current_app, request
 
 from .access_token import AccessToken
+{%- if cookiecutter.proof_of_possession != "dpop" %}
 from .bearer import bearer_token
+{%- endif %}
 from .config import OAuthSettings
 from .current import set_current_token
 from .decisions import DECISIONS_LOG, log_decision
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+from .dpop import DpopVerifier
+{%- endif %}
 from .errors import register_error_handlers
 {%- if cookiecutter.token_format == "jwt" %}
 from .jwks_source import JwksSource
@@ -34,6 +39,9 @@ from .introspection import IntrospectionValidator
 from .protection import route_requirement
 {%- endif %}
 from .remote import HttpClient
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+from .replay_cache import replay_cache_for
+{%- endif %}
 from .requirements import Requirement
 {%- if cookiecutter.token_format == "jwt" %}
 from .tokens import TokenValidator
@@ -55,6 +63,9 @@ class OAuth:
     validator: TokenValidator
 {%- else %}
     validator: IntrospectionValidator
+{%- endif %}
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+    dpop: DpopVerifier
 {%- endif %}
     #: What ``OAUTH_REQUIRED_SCOPE`` demands of every protected route.
     base_requirement: Requirement
@@ -95,6 +106,12 @@ class OAuth:
         self.validator = IntrospectionValidator(settings, http)
 {%- endif %}
         self.base_requirement = Requirement.of(settings.required_scope)
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+        replays = replay_cache_for(settings.replay_cache_url, settings.http_timeout_seconds)
+        self.dpop = DpopVerifier(settings, replays)
+        if self.dpop.nonces is not None:
+            app.after_request(self._offer_nonce)
+{%- endif %}
         app.extensions[EXTENSION_KEY] = self
         register_error_handlers(app, settings)
 {%- if cookiecutter.protection_mode == "global" %}
@@ -107,7 +124,11 @@ class OAuth:
 
     def authorize(self, route_requirement: Requirement) -> AccessToken:
         """Check the request's token against the base and the route's requirements."""
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+        token = self.dpop.access_token(request, self.validator.validate)
+{%- else %}
         token = self.validator.validate(bearer_token(request))
+{%- endif %}
         self.base_requirement.check(token)
         route_requirement.check(token)
         if DECISIONS_LOG.isEnabledFor(logging.DEBUG):  # off by default: keep the hot path lean
@@ -121,6 +142,14 @@ class OAuth:
             )
         set_current_token(token)
         return token
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+
+    def _offer_nonce(self, response: Response) -> Response:
+        """A fresh server nonce for every DPoP client, to put in its next proof."""
+        if "DPoP" in request.headers and self.dpop.nonces is not None:
+            response.headers["DPoP-Nonce"] = self.dpop.nonces.issue()
+        return response
+{%- endif %}
 {%- if cookiecutter.protection_mode == "global" %}
 
     def _authenticate_request(self) -> None:
