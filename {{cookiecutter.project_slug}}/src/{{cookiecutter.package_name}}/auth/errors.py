@@ -139,7 +139,7 @@ def register_error_handlers(app: Flask, settings: OAuthSettings) -> None:
             if error.status == 401 and (base := public_base_url(settings)):
                 where = f', resource_metadata="{base}{RESOURCE_METADATA_PATH}"'
 {%- if cookiecutter.proof_of_possession == "dpop" %}
-            for challenge in dpop_challenges(error, settings, realm_attribute, about, where):
+            for challenge in dpop_challenges(settings, realm_attribute, about, where):
                 response.headers.add("WWW-Authenticate", challenge)
 {%- else %}
             response.headers["WWW-Authenticate"] = f"Bearer {realm_attribute}{about}{where}"
@@ -163,19 +163,14 @@ def public_base_url(settings: OAuthSettings) -> str | None:
 {%- if cookiecutter.proof_of_possession == "dpop" %}
 
 
-def dpop_challenges(
-    error: AuthError, settings: OAuthSettings, realm: str, about: str, where: str
-) -> list[str]:
+def dpop_challenges(settings: OAuthSettings, realm: str, about: str, where: str) -> list[str]:
     """A ``DPoP`` challenge (RFC 9449 7.1), after a ``Bearer`` one while bearer tokens pass.
 
-    The error (``about``) goes to the scheme it concerns: ``DPoP`` for a proof's error, a
-    request made with DPoP, or when only DPoP is accepted; otherwise ``Bearer``.
+    The error (``about``) goes to the scheme the client used, or to ``DPoP`` when only DPoP
+    is accepted. (Proofs are looked at only in requests made with DPoP.)
     """
-    to_dpop = (
-        settings.dpop_required
-        or isinstance(error, (InvalidDpopProof, UseDpopNonce))
-        or request.headers.get("Authorization", "").lstrip()[:5].lower() == "dpop "
-    )
+    scheme = request.headers.get("Authorization", "").strip().partition(" ")[0]
+    to_dpop = settings.dpop_required or scheme.lower() == "dpop"
     dpop = f'DPoP {realm}{about if to_dpop else ""}{where}, algs="{" ".join(DPOP_ALGORITHMS)}"'
     if settings.dpop_required:
         return [dpop]
