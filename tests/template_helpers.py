@@ -46,8 +46,9 @@ MATRIX = [
     )
     for mode, token_format in itertools.product(PROTECTION_MODES, TOKEN_FORMATS)
     if token_format != "jwt"
-] + [
-    # DPoP in each protection mode and each token format, not every combination of them.
+]
+# DPoP in each protection mode and each token format, not in every combination of them.
+MATRIX += [
     pytest.param(
         {"protection_mode": mode, "token_format": token_format, "proof_of_possession": "dpop"},
         id=f"{mode}-{token_format}-dpop",
