@@ -109,6 +109,11 @@ class OAuth:
 {%- if cookiecutter.proof_of_possession == "dpop" %}
         replays = replay_cache_for(settings.replay_cache_url, settings.http_timeout_seconds)
         self.dpop = DpopVerifier(settings, replays)
+        if not settings.public_url and not settings.trusted_hosts:
+            log.warning(
+                "DPoP requests will be refused: set OAUTH_PUBLIC_URL (or OAUTH_TRUSTED_HOSTS), "
+                "the URL that proofs name"
+            )
         if self.dpop.nonces is not None:
             app.after_request(self._offer_nonce)
 {%- endif %}
