@@ -15,9 +15,12 @@ clashing or existing project directories), and nothing is generated unless all p
 
 Each service is then generated with cookiecutter's Python API, unattended, and its tests
 run by the template's post-generation step (as `cookiecutter --no-input` does, in strict
-mode so a failure is seen; a project whose tests fail is kept). A table closes the run:
-service, protection mode, tests, seconds. Exit status: 0 when every service was generated
-and its tests passed or were not asked for, 1 when any failed, 2 for unusable input.
+mode so a failure is seen; a project whose tests fail is kept). The hooks report to this
+script through their exit status and the JSON file named by JWT_API_TEMPLATE_RESULT_FILE
+(see the hooks' `result_document` and `new_result`); their printed sentences are for
+people only. A table closes the run: service, protection mode, token format, tests,
+seconds. Exit status: 0 when every service was generated and its tests passed or were
+not asked for, 1 when any failed, 2 for unusable input.
 
 Needs only cookiecutter (and PyYAML for YAML files).
 """
@@ -28,14 +31,10 @@ import argparse
 import difflib
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,16 +53,10 @@ except ImportError:  # pragma: no cover - reported in main()
 HERE = Path(__file__).resolve().parent
 STRICT_ENV = "JWT_API_TEMPLATE_STRICT"
 SKIP_ENV = "JWT_API_TEMPLATE_SKIP_TESTS"
+RESULT_ENV = "JWT_API_TEMPLATE_RESULT_FILE"  # where the hooks write their JSON result
 SCALARS = (str, bool, int, float)
 HOOK_TIMEOUT = 120
-
-# What the post-generation step prints about the tests (hooks/post_gen_project.py).
-PASSED_MARK = "All tests passed"
-FAILED_MARK = "Tests FAILED"
-IMPOSSIBLE_MARK = "Tests not run:"  # wanted, but could not run (no dependencies, no network)
-SKIPPED_RE = re.compile(r"Tests not run \(([^)]*)\)")  # not wanted: run_tests=no, ...
-COUNTS_RE = re.compile(r"running the tests \.\.\. (.+?) \(\d+(?:\.\d+)? s\)")
-FAILED_COUNTS_RE = re.compile(r"Tests FAILED \((.+?)\):")
+MAX_REPR = 60
 
 
 class InputError(Exception):
@@ -92,11 +85,16 @@ class Service:
     def mode(self) -> str:
         return str(self.context.get("protection_mode", "?"))
 
+    @property
+    def token_format(self) -> str:
+        return str(self.context.get("token_format", "?"))
+
 
 @dataclass
 class Outcome:
     service: str
     mode: str
+    token_format: str
     tests: str  # passed, failed, not run, error
     detail: str
     seconds: float
@@ -204,6 +202,20 @@ def check_keys(service: Service, questions: dict[str, Any]) -> None:
             )
 
 
+def check_choices(service: Service, questions: dict[str, Any]) -> None:
+    """A choice answer must be one of the question's choices; a near miss gets a hint."""
+    for key, value in service.answers.items():
+        choices = questions.get(key)
+        if not isinstance(choices, list) or value in choices:
+            continue
+        named = [str(choice) for choice in choices]
+        hint = difflib.get_close_matches(str(value), named, n=1) or [
+            choice for choice in named if choice.lower() == str(value).lower()
+        ]
+        also = f"; did you mean {hint[0]!r}?" if hint else ""
+        service.problems.append(f"{key}={value!r} is not one of {', '.join(named)}{also}")
+
+
 def render_context(service: Service, repo_dir: Path, template: str) -> None:
     """The context cookiecutter would render with for these answers, unattended."""
     try:
@@ -220,6 +232,22 @@ def render_context(service: Service, repo_dir: Path, template: str) -> None:
     service.context = rendered
 
 
+def read_result(path: Path, hook: str) -> dict[str, Any] | None:
+    """The JSON result `hook` wrote to `path`, or None when it wrote none."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict) or document.get("hook") != hook:
+        return None
+    return document
+
+
+def short_repr(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_REPR else text[: MAX_REPR - 4] + "...'"
+
+
 def run_answer_checks(service: Service, repo_dir: Path, workdir: Path) -> None:
     """Run the template's pre-generation hook on these answers, as cookiecutter would."""
     hook = repo_dir / "hooks" / "pre_gen_project.py"
@@ -234,20 +262,32 @@ def run_answer_checks(service: Service, repo_dir: Path, workdir: Path) -> None:
         return
     script = workdir / f"pre_gen_{service.number}.py"
     script.write_text(source, encoding="utf-8")
+    result_file = workdir / f"pre_gen_{service.number}.json"
+    # The hook's sentences (and its advice to rerun cookiecutter) are not shown: the
+    # problems come from its JSON result, in this script's own words.
     result = subprocess.run(
         [sys.executable, str(script)],
         cwd=workdir,
+        env={**os.environ, RESULT_ENV: str(result_file)},
         capture_output=True,
         text=True,
         timeout=HOOK_TIMEOUT,
         check=False,
     )
-    if result.returncode != 0:
-        lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-        # The hook's own advice (a cookiecutter command to rerun) does not fit here.
-        kept = [line.strip() for line in lines if line.startswith("  ") and "=" in line]
-        kept = [line for line in kept if not line.startswith("cookiecutter ")]
-        service.problems.extend(kept or lines[-5:] or ["the answer checks failed"])
+    if result.returncode == 0:
+        return
+    document = read_result(result_file, "pre_gen_project") or {}
+    problems = document.get("problems") or []
+    service.problems.extend(
+        f"{p.get('key')}={short_repr(p.get('value'))}: {p.get('problem')}" for p in problems
+    )
+    if not problems:
+        # A template without JSON results, or a check that broke: show its last words.
+        lines = [line.strip() for line in (result.stderr + result.stdout).splitlines()]
+        error = document.get("error")
+        service.problems.append(
+            f"the answer checks failed: {error or next((x for x in reversed(lines) if x), '')}"
+        )
 
 
 def check_services(
@@ -256,6 +296,8 @@ def check_services(
     questions = template_questions(repo_dir)
     for service in services:
         check_keys(service, questions)
+        if not service.problems:
+            check_choices(service, questions)
         if service.problems:
             continue
         render_context(service, repo_dir, template)
@@ -281,91 +323,48 @@ def check_services(
 # --- generating -----------------------------------------------------------------------
 
 
-@contextmanager
-def captured_output(indent: str = "    ") -> Iterator[bytearray]:
-    """Show what this process and its children print, indented, and keep a copy.
-
-    Works at the file-descriptor level, so the output of the post-generation hook (a
-    child process of cookiecutter) is seen as it comes and can be read afterwards.
-    """
-    copy = bytearray()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved_out, saved_err = os.dup(1), os.dup(2)
-    read_end, write_end = os.pipe()
-    os.dup2(write_end, 1)
-    os.dup2(write_end, 2)
-    os.close(write_end)
-
-    def pump() -> None:
-        at_line_start = True
-        while chunk := os.read(read_end, 65536):
-            copy.extend(chunk)
-            shown = bytearray()
-            for byte in chunk:
-                if at_line_start and byte != 0x0A:
-                    shown.extend(indent.encode())
-                shown.append(byte)
-                at_line_start = byte == 0x0A
-            os.write(saved_out, bytes(shown))
-        os.close(read_end)
-
-    thread = threading.Thread(target=pump, daemon=True)
-    thread.start()
-    try:
-        yield copy
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved_out, 1)
-        os.dup2(saved_err, 2)
-        thread.join(timeout=30)
-        os.close(saved_out)
-        os.close(saved_err)
+def read_outcome(document: dict[str, Any] | None, hook_failed: bool) -> tuple[str, str, bool]:
+    """(tests, detail, ok) from the post-generation step's JSON result."""
+    if document is None:
+        if hook_failed:
+            return "error", "the template's hooks failed", False
+        return "not run", "the template reported no test run", True
+    tests = str(document.get("tests", "error"))
+    detail = str(document.get("detail", ""))
+    ok = document.get("ok") is True and not hook_failed
+    if tests == "skipped":  # not wanted: run_tests=no, --no-tests
+        return "not run", detail, ok
+    if tests in ("passed", "failed", "not run"):
+        return tests, detail, ok
+    return "error", detail or "the post-generation step failed", False
 
 
-def read_outcome(output: str, hook_failed: bool) -> tuple[str, str, bool]:
-    """(tests, detail, ok) from what the post-generation step printed."""
-    counts = COUNTS_RE.findall(output)
-    if FAILED_MARK in output:
-        found = FAILED_COUNTS_RE.search(output)
-        return "failed", found.group(1) if found else "", False
-    if IMPOSSIBLE_MARK in output:
-        line = output.split(IMPOSSIBLE_MARK, 1)[1].splitlines()[0].strip().rstrip(".")
-        return "not run", line, False
-    if PASSED_MARK in output and not hook_failed:
-        return "passed", counts[-1] if counts else "", True
-    skipped = SKIPPED_RE.search(output)
-    if skipped and not hook_failed:
-        return "not run", skipped.group(1), True
-    if hook_failed:
-        return "error", "the post-generation step failed", False
-    return "not run", "the template reported no test run", True
-
-
-def generate(service: Service, repo_dir: Path, output_dir: Path, run_tests: bool) -> Outcome:
+def generate(
+    service: Service, repo_dir: Path, output_dir: Path, run_tests: bool, workdir: Path
+) -> Outcome:
     started = time.monotonic()
-    saved = {name: os.environ.get(name) for name in (STRICT_ENV, SKIP_ENV)}
-    os.environ[STRICT_ENV] = "1"
+    result_file = workdir / f"post_gen_{service.number}.json"
+    switches = {STRICT_ENV: "1", RESULT_ENV: str(result_file)}
     if not run_tests:
-        os.environ[SKIP_ENV] = "1"
+        switches[SKIP_ENV] = "1"
+    saved = {name: os.environ.get(name) for name in switches}
+    os.environ.update(switches)
     hook_failed = False
     error = ""
     try:
-        with captured_output() as copy:
-            try:
-                cookiecutter(
-                    str(repo_dir),
-                    no_input=True,
-                    extra_context=service.answers,
-                    output_dir=str(output_dir),
-                    keep_project_on_failure=True,
-                )
-            except FailedHookException:
-                hook_failed = True
-            except (CookiecutterException, OSError) as exc:
-                error = str(exc) or repr(exc)
+        cookiecutter(
+            str(repo_dir),
+            no_input=True,
+            extra_context=service.answers,
+            output_dir=str(output_dir),
+            keep_project_on_failure=True,
+        )
+    except FailedHookException:
+        hook_failed = True
+    except (CookiecutterException, OSError) as exc:
+        error = str(exc) or repr(exc)
     finally:
+        sys.stdout.flush()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -373,22 +372,24 @@ def generate(service: Service, repo_dir: Path, output_dir: Path, run_tests: bool
                 os.environ[name] = value
     seconds = time.monotonic() - started
     if error:
-        return Outcome(service.slug, service.mode, "error", error, seconds, False)
-    output = copy.decode("utf-8", errors="replace")
-    tests, detail, ok = read_outcome(output, hook_failed)
-    return Outcome(service.slug, service.mode, tests, detail, seconds, ok)
+        return Outcome(
+            service.slug, service.mode, service.token_format, "error", error, seconds, False
+        )
+    tests, detail, ok = read_outcome(read_result(result_file, "post_gen_project"), hook_failed)
+    return Outcome(service.slug, service.mode, service.token_format, tests, detail, seconds, ok)
 
 
 def table(outcomes: list[Outcome]) -> str:
-    rows = [("service", "mode", "tests", "seconds")]
+    rows = [("service", "mode", "format", "tests", "seconds")]
     for outcome in outcomes:
         tests = f"{outcome.tests} ({outcome.detail})" if outcome.detail else outcome.tests
-        rows.append((outcome.service, outcome.mode, tests, f"{outcome.seconds:.1f}"))
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+        seconds = f"{outcome.seconds:.1f}"
+        rows.append((outcome.service, outcome.mode, outcome.token_format, tests, seconds))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
     lines = []
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        lines.append("  ".join([*cells, row[3].rjust(7)]).rstrip())
+        lines.append("  ".join([*cells, row[4].rjust(7)]).rstrip())
     lines.insert(1, "  ".join("-" * width for width in [*widths, 7]))
     return "\n".join(lines)
 
@@ -410,9 +411,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--template", default=str(HERE),
         help="template directory, git URL or abbreviation (default: %(default)s)",
     )  # fmt: skip
-    parser.add_argument(
-        "--checkout", help="branch, tag or commit of the template to use"
-    )
+    parser.add_argument("--checkout", help="branch, tag or commit of the template to use")
     parser.add_argument(
         "--no-tests", action="store_true",
         help="do not run the generated tests (the saved answers are unchanged)",
@@ -456,8 +455,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{tests_note}", flush=True)  # fmt: skip
         outcomes = []
         for index, service in enumerate(services, 1):
-            print(f"[{index}/{total}] {service.slug} ({service.mode}) ...", flush=True)
-            outcome = generate(service, repo_dir, output_dir, not args.no_tests)
+            print(f"[{index}/{total}] {service.slug} ({service.mode}, {service.token_format}) ...",
+                  flush=True)  # fmt: skip
+            outcome = generate(service, repo_dir, output_dir, not args.no_tests, workdir)
             outcomes.append(outcome)
             detail = f" ({outcome.detail})" if outcome.detail else ""
             print(f"[{index}/{total}] {service.slug}: tests {outcome.tests}{detail}, "

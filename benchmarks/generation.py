@@ -53,8 +53,8 @@ DESCRIPTIONS = {
     "bare-pip": "bare machine, no uv",
 }
 PROJECT_DEPENDENCIES = ("flask", "pyjwt", "cryptography", "gunicorn", "pytest")
-# The hook's progress lines: "  <step> ... <result> (<seconds> s)".
-STEP_RE = re.compile(r"^\s+(?P<step>.+?) \.\.\. (?P<result>.*) \((?P<seconds>\d+(?:\.\d+)?) s\)$")
+# The post-generation step writes its outcome, steps included, to this file as JSON.
+RESULT_ENV = "JWT_API_TEMPLATE_RESULT_FILE"
 STEP_NAMES = (
     ("looking for the test dependencies", "look-up"),
     ("creating .venv", "venv"),
@@ -121,35 +121,44 @@ def base_environment(config_dir: Path) -> dict[str, str]:
     return environ
 
 
-def parse_steps(output: str) -> dict[str, float]:
-    steps: dict[str, float] = {}
-    for line in output.splitlines():
-        match = STEP_RE.match(line)
-        if not match:
-            continue
+def step_seconds(steps: list[dict[str, object]]) -> dict[str, float]:
+    """Seconds per step name, from the post-generation step's JSON result."""
+    totals: dict[str, float] = {}
+    for step in steps:
         for prefix, name in STEP_NAMES:
-            if match["step"].startswith(prefix):
-                steps[name] = steps.get(name, 0.0) + float(match["seconds"])
-    return steps
+            if str(step.get("step", "")).startswith(prefix):
+                totals[name] = totals.get(name, 0.0) + float(step.get("seconds", 0.0))
+    return totals
 
 
 def generate_once(python: Path, environ: dict[str, str], workdir: Path, template: Path) -> Run:
     out = Path(tempfile.mkdtemp(prefix="out-", dir=workdir))
+    result_file = out.with_suffix(".json")
     command = [str(python), "-m", "cookiecutter", "--no-input", str(template), "-o", str(out)]
     started = time.perf_counter()
     result = subprocess.run(
-        command, env=environ, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+        command,
+        env={**environ, RESULT_ENV: str(result_file)},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
     )
     seconds = time.perf_counter() - started
-    output = result.stdout + result.stderr
-    steps = parse_steps(output)
-    passed = result.returncode == 0 and "All tests passed" in output
+    try:
+        outcome = json.loads(result_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        outcome = {}
+    result_file.unlink(missing_ok=True)
+    passed = result.returncode == 0 and outcome.get("tests") == "passed"
     note = ""
     if not passed:
-        lines = [line.strip() for line in output.splitlines() if line.strip()]
-        note = lines[-1][:160] if lines else f"exit {result.returncode}"
+        note = str(outcome.get("detail") or "")
+        lines = [line.strip() for line in (result.stdout + result.stderr).splitlines()]
+        note = note or next((line for line in reversed(lines) if line), f"exit {result.returncode}")
+        note = note[:160]
     shutil.rmtree(out, ignore_errors=True)
-    return Run(seconds, steps, passed, note)
+    return Run(seconds, step_seconds(outcome.get("steps", [])), passed, note)
 
 
 def make_bare_venv(workdir: Path, environ: dict[str, str]) -> Path:

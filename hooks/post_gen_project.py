@@ -12,6 +12,8 @@ Environment switches (all optional):
   JWT_API_TEMPLATE_TEST_ENV      auto (default): this Python when it has the test
                                  dependencies, else a new .venv; venv: always a new .venv;
                                  current: always this Python.
+  JWT_API_TEMPLATE_RESULT_FILE   a file to write the outcome to as JSON, for tools (see
+                                 `new_result`); the sentences printed are for people.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import time
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 # Keep the triple single quotes: tojson escapes ' but not the " of JSON strings.
 # fmt: off
@@ -38,12 +42,15 @@ ANSWERS_FILE = ".template-answers.json"
 STRICT_ENV = "JWT_API_TEMPLATE_STRICT"
 SKIP_ENV = "JWT_API_TEMPLATE_SKIP_TESTS"
 TEST_ENV_ENV = "JWT_API_TEMPLATE_TEST_ENV"
+RESULT_ENV = "JWT_API_TEMPLATE_RESULT_FILE"
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "on"}
 # Needed to run the generated tests when the project's pyproject.toml cannot be read.
 FALLBACK_REQUIREMENTS = ("flask", "pyjwt", "cryptography", "pytest")
 INSTALL_TIMEOUT = 600
 TEST_TIMEOUT = 600
 MAX_LISTED_FAILURES = 15
+# Domains reserved for examples (RFC 2606): an issuer there is the placeholder default.
+EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org", "example")
 
 
 class StepFailed(Exception):
@@ -120,13 +127,18 @@ class Progress:
 
     def __init__(self) -> None:
         self.started = time.monotonic()
+        self.steps: list[dict[str, Any]] = []  # {"step", "result", "seconds"}, for tools
+        self._current = ""
 
     def step(self, text: str) -> float:
         print(f"  {text} ...", end="", flush=True)
+        self._current = text
         return time.monotonic()
 
     def done(self, since: float, result: str = "done") -> None:
-        print(f" {result} ({time.monotonic() - since:.1f} s)", flush=True)
+        seconds = time.monotonic() - since
+        print(f" {result} ({seconds:.1f} s)", flush=True)
+        self.steps.append({"step": self._current, "result": result, "seconds": seconds})
 
     def total(self) -> float:
         return time.monotonic() - self.started
@@ -255,7 +267,7 @@ SUMMARY_RE = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|d
 
 
 def run_tests(python: str, project: Path, progress: Progress) -> tuple[bool, str, list[str]]:
-    """Run the suite; return (passed, counts, failing test lines)."""
+    """Run the suite; return (passed, counts such as "2 failed, 10 passed", failing lines)."""
     since = progress.step("running the tests")
     command = [python, "-m", "pytest", "-rfE", "-p", "no:cacheprovider", *parallel_args(python)]
     # The generated suite needs no plugin: loading whatever the interpreter has installed
@@ -306,9 +318,55 @@ def later_hint(project: Path) -> str:
     )
 
 
-def check_project(project: Path, environ: Mapping[str, str]) -> bool:
-    """Run the generated tests and report; return whether they ran and passed."""
+def new_result(project: Path) -> dict[str, Any]:
+    """The outcome for tools, written to JWT_API_TEMPLATE_RESULT_FILE when it is set.
+
+    hook      "post_gen_project" (the answer check writes "pre_gen_project" to the same
+              file, so a file still saying that means this step never finished)
+    ok        the tests passed, or were not wanted; what strict mode turns into the exit
+              status
+    tests     "passed", "failed", "not run" (wanted but impossible: no dependencies and
+              no network), "skipped" (not wanted: run_tests=no, a switch, an update tool)
+              or "error" (this step itself failed)
+    detail    counts ("1 failed, 212 passed") or the reason, in a few words
+    failures  the failing tests, as pytest names them
+    steps     {"step", "result", "seconds"} for each step printed
+    warnings  the warnings printed, one sentence each
+    venv      whether the tests ran in the project's own .venv (made by this step)
+    project   where the project is
+    """
+    return {
+        "hook": "post_gen_project",
+        "ok": False,
+        "tests": "error",
+        "detail": "",
+        "failures": [],
+        "steps": [],
+        "warnings": [],
+        "venv": False,
+        "project": str(project),
+    }
+
+
+def write_result(document: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Write `document` as JSON to the file named by JWT_API_TEMPLATE_RESULT_FILE, if set.
+
+    Written beside the target, then renamed over it, so a reader never sees half a file.
+    """
+    target = environ.get(RESULT_ENV, "")
+    if not target:
+        return
+    partial = f"{target}.partial"
+    with open(partial, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+    os.replace(partial, target)
+
+
+def check_project(project: Path, environ: Mapping[str, str], result: dict[str, Any]) -> None:
+    """Run the generated tests, report them, and record the outcome in `result`."""
     progress = Progress()
+    result["steps"] = progress.steps
     mode = environ.get(TEST_ENV_ENV, "auto").strip().lower() or "auto"
     if mode not in ("auto", "venv", "current"):
         print(f"{TEST_ENV_ENV}={mode!r} is not one of auto, venv, current; using auto")
@@ -316,14 +374,19 @@ def check_project(project: Path, environ: Mapping[str, str]) -> bool:
     print(f"Running the tests of {project.name} (skip with run_tests=no):", flush=True)
     try:
         python, in_venv = choose_python(project, progress, mode)
+        result["venv"] = in_venv
         passed, counts, failures = run_tests(python, project, progress)
     except StepFailed as exc:
         print(f"Tests not run: {exc}.")
         print(f"Run them later with: {later_hint(project)}")
-        return False
+        result.update(tests="not run", detail=str(exc))
+        return
+    result["detail"] = counts
     if passed:
         print(f"All tests passed ({progress.total():.1f} s in all).")
-        return True
+        result.update(ok=True, tests="passed")
+        return
+    result.update(tests="failed", failures=failures)
     print(f"Tests FAILED ({counts or 'see below'}):")
     for line in failures[:MAX_LISTED_FAILURES]:
         print(f"  {line}")
@@ -331,25 +394,80 @@ def check_project(project: Path, environ: Mapping[str, str]) -> bool:
         print(f"  ... and {len(failures) - MAX_LISTED_FAILURES} more")
     print(f"Rerun them with: {rerun_hint(project, python, in_venv, failures)}")
     print(f"The project was kept; set {STRICT_ENV}=1 to make a failure fail generation.")
-    return False
+
+
+# --- after generation ----------------------------------------------------------------
+
+
+def issuer_warning(context: dict[str, object]) -> str | None:
+    """A warning while the issuer is still an example address, not a real server."""
+    issuer = str(context.get("issuer", ""))
+    try:
+        host = (urlsplit(issuer).hostname or "").rstrip(".")
+    except ValueError:
+        return None
+    if not any(host == domain or host.endswith("." + domain) for domain in EXAMPLE_DOMAINS):
+        return None
+    return (
+        f"the issuer {issuer} is an example address, not your authorization server: "
+        "set OAUTH_ISSUER before serving, or generate again with issuer=<your issuer URL>"
+    )
+
+
+def venv_script(name: str) -> str:
+    if os.name == "nt":
+        return str(Path(".venv") / "Scripts" / f"{name}.exe")
+    return str(Path(".venv") / "bin" / name)
+
+
+def next_steps(project: Path, has_venv: bool, token_format: object = "jwt") -> list[str]:
+    """Three lines: where the project is, how to run it, where to read more."""
+    run = f"cd {shlex.quote(str(project))} && "
+    if not has_venv:
+        run += f"python3 -m venv .venv && {shlex.quote(venv_script('pip'))} install -e . && "
+    run += f"{shlex.quote(venv_script('flask'))} run"
+    if token_format == "opaque":
+        run += "  (after setting OAUTH_INTROSPECTION_URI and the client credentials)"
+    return [
+        f"Project: {project}",
+        f"Run it:  {run}",
+        f"Read:    {project / 'README.md'} (calling it, local development, settings)",
+    ]
 
 
 def main(context: dict[str, object] = CONTEXT, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     project = Path.cwd()
+    result = new_result(project)
+    quiet = False
     try:
         write_answers(project, context)
-        if rendered_by_update_tool(context, project):
-            return 0  # a throwaway render: stay quiet, the real project has its tests
-        reason = skip_reason(context, environ)
+        quiet = rendered_by_update_tool(context, project)
+        reason = "rendered by an update tool" if quiet else skip_reason(context, environ)
         if reason:
-            print(f"Tests not run ({reason}). Run them with: {later_hint(project)}")
-            return 0
-        ok = check_project(project, environ)
+            result.update(ok=True, tests="skipped", detail=reason)
+            if not quiet:
+                print(f"Tests not run ({reason}). Run them with: {later_hint(project)}")
+        else:
+            check_project(project, environ, result)
+        warning = None if quiet else issuer_warning(context)
+        if warning:
+            result["warnings"].append(warning)
+            print(f"Warning: {warning}", file=sys.stderr, flush=True)
     except Exception as exc:  # noqa: BLE001 -- never show a traceback of ours
         print(f"The post-generation step failed: {exc!r}")
-        ok = False
-    if not ok and env_flag(STRICT_ENV, environ):
+        result.update(ok=False, tests="error", detail=repr(exc))
+    failing = not result["ok"] and env_flag(STRICT_ENV, environ)
+    if not quiet and not failing:
+        has_venv = bool(result.get("venv")) and result["tests"] in ("passed", "failed")
+        lines = next_steps(project, has_venv, context.get("token_format"))
+        print("\n".join(lines), flush=True)
+    try:
+        write_result(result, environ)
+    except OSError as exc:
+        print(f"Could not write {RESULT_ENV}={environ.get(RESULT_ENV)!r}: {exc}", file=sys.stderr)
+        return 1
+    if failing:
         print(f"{STRICT_ENV} is set: failing the generation.", file=sys.stderr)
         return 1
     return 0

@@ -7,18 +7,25 @@ escapes every single quote, so the raw string cannot be closed early).
 
 All bad answers are reported at once, one line each, followed by a command to run
 again. Exit status 1 makes cookiecutter stop and remove the project directory.
+
+For tools: when JWT_API_TEMPLATE_RESULT_FILE names a file, the verdict is also written
+there as JSON (see `result_document`), so no tool has to read the sentences above.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import keyword
+import os
 import re
 import shlex
+import shutil
 import sys
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 # Keep the triple single quotes: tojson escapes ' but not the " of JSON strings.
@@ -43,7 +50,11 @@ _PROOF_OF_POSSESSION = json.loads(r'''{{ cookiecutter.proof_of_possession | defa
 if _PROOF_OF_POSSESSION is not None:
     ANSWERS["proof_of_possession"] = _PROOF_OF_POSSESSION
 TEMPLATE = json.loads(r'''{{ cookiecutter._template | default("") | tojson }}''')
+OUTPUT_DIR = json.loads(r'''{{ cookiecutter._output_dir | default("") | tojson }}''')
+CHECKOUT = json.loads(r'''{{ cookiecutter._checkout | default(none) | tojson }}''')
 # fmt: on
+
+RESULT_ENV = "JWT_API_TEMPLATE_RESULT_FILE"
 
 PROTECTION_MODES = ("global", "decorator")
 TOKEN_FORMATS = ("jwt", "opaque")
@@ -115,7 +126,14 @@ def check_package_name(value: object) -> str | None:
 
 
 def _url_problem(value: str, *, allow_query: bool) -> str | None:
-    """Return what is wrong with `value` as an issuer or JWKS URL, or None."""
+    """Return what is wrong with `value` as an issuer or JWKS URL, or None.
+
+    The generated project's `settings.url_problem` applies the same rule at startup
+    (tests/url_cases.json holds the cases both must agree on). An issuer is an identifier
+    that takes no query (RFC 8414 section 2), a JWKS URI may carry one.
+    """
+    if not value:
+        return "is empty"
     if not URL_CHARS_RE.fullmatch(value):
         return "has spaces, quotes, backslashes, angle brackets or non-ASCII characters"
     try:
@@ -259,9 +277,40 @@ def find_problems(answers: dict[str, object]) -> list[tuple[str, object, str]]:
     return problems
 
 
-def rerun_command(answers: dict[str, object], bad: set[str], template: str) -> str:
+def cookiecutter_command(
+    executable: str = sys.executable, environ: Mapping[str, str] = os.environ
+) -> list[str]:
+    """The cookiecutter running this hook, as the user can type it again.
+
+    Cookiecutter runs its hooks with its own Python. The `cookiecutter` script that pip
+    installs beside that Python is the one that ran (or an equivalent of it); the short
+    name is enough when `cookiecutter` on PATH is that script, else its full path is
+    given. Without such a script (`python -m cookiecutter`, the Python API) the module is
+    run with that Python.
+    """
+    script = Path(executable).with_name("cookiecutter.exe" if os.name == "nt" else "cookiecutter")
+    if not script.is_file():
+        return [executable, "-m", "cookiecutter"]
+    on_path = shutil.which("cookiecutter", path=environ.get("PATH", os.defpath))
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return ["cookiecutter"]
+    return [str(script)]
+
+
+def rerun_command(
+    answers: dict[str, object],
+    bad: set[str],
+    template: str,
+    runner: list[str] | None = None,
+    output_dir: str = "",
+    checkout: str | None = None,
+) -> str:
     """A command that repeats the good answers and marks the bad ones to fix."""
-    args = ["cookiecutter", template or "<template>", "--no-input"]
+    args = [*(runner or ["cookiecutter"]), template or "<template>", "--no-input"]
+    if checkout:
+        args += ["--checkout", checkout]
+    if output_dir:
+        args += ["--output-dir", output_dir]
     for key, value in answers.items():
         if isinstance(value, bool):
             value = "yes" if value else "no"
@@ -270,27 +319,69 @@ def rerun_command(answers: dict[str, object], bad: set[str], template: str) -> s
     return shlex.join(args)
 
 
+def explain(allowed: str) -> str:
+    """A check's answer as one phrase that always says what is allowed."""
+    return allowed if "allowed: " in allowed else f"allowed: {allowed}"
+
+
 def report(
-    problems: list[tuple[str, object, str]], answers: dict[str, object], template: str
+    problems: list[tuple[str, object, str]],
+    answers: dict[str, object],
+    template: str,
+    runner: list[str] | None = None,
 ) -> str:
     count = len(problems)
     lines = [f"Cannot generate the project: {count} answer{'s' if count > 1 else ''} not allowed."]
     for key, value, allowed in problems:
-        text = allowed if "allowed: " in allowed else f"allowed: {allowed}"
-        lines.append(f"  {key}={short_repr(value)}: {text}")
+        lines.append(f"  {key}={short_repr(value)}: {explain(allowed)}")
     lines.append("Nothing was generated. Run again with corrected answers, for example:")
-    lines.append("  " + rerun_command(answers, {key for key, _, _ in problems}, template))
+    bad = {key for key, _, _ in problems}
+    lines.append("  " + rerun_command(answers, bad, template, runner, OUTPUT_DIR, CHECKOUT))
     return "\n".join(lines)
+
+
+def result_document(problems: list[tuple[str, object, str]]) -> dict[str, object]:
+    """The verdict for tools: {"hook", "ok", "problems": [{"key", "value", "problem"}]}.
+
+    Each problem's `value` is the answer as given; `problem` is the phrase the report
+    shows after it (it always says what is allowed).
+    """
+    return {
+        "hook": "pre_gen_project",
+        "ok": not problems,
+        "problems": [
+            {"key": key, "value": value, "problem": explain(allowed)}
+            for key, value, allowed in problems
+        ],
+    }
+
+
+def write_result(document: dict[str, object], environ: Mapping[str, str] = os.environ) -> None:
+    """Write `document` as JSON to the file named by JWT_API_TEMPLATE_RESULT_FILE, if set.
+
+    Written beside the target, then renamed over it, so a reader never sees half a file.
+    """
+    target = environ.get(RESULT_ENV, "")
+    if not target:
+        return
+    partial = f"{target}.partial"
+    with open(partial, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+    os.replace(partial, target)
 
 
 def main() -> int:
     try:
         problems = find_problems(ANSWERS)
+        write_result(result_document(problems))
         if not problems:
             return 0
-        print(report(problems, ANSWERS, TEMPLATE), file=sys.stderr)
+        print(report(problems, ANSWERS, TEMPLATE, cookiecutter_command()), file=sys.stderr)
     except Exception as exc:  # noqa: BLE001 -- never show a traceback of ours
         print(f"Cannot generate the project: checking the answers failed: {exc!r}", file=sys.stderr)
+        with contextlib.suppress(Exception):
+            write_result({"hook": "pre_gen_project", "ok": False, "error": repr(exc)})
     return 1
 
 

@@ -39,7 +39,7 @@ def run_script(*args: str, cwd: Path, env: dict[str, str] | None = None, python_
 def table_rows(stdout: str) -> dict[str, list[str]]:
     """The summary table's rows by service, cells split on runs of two spaces or more."""
     lines = stdout.splitlines()
-    header = ["service", "mode", "tests", "seconds"]
+    header = ["service", "mode", "format", "tests", "seconds"]
     start = next(i for i, line in enumerate(lines) if line.split() == header)
     rows = {}
     for line in lines[start + 2 :]:
@@ -82,6 +82,8 @@ def test_bad_answers_and_clashing_slugs_are_all_reported(tmp_path):
                     {"project_name": "Orders API", "run_tests": False},
                     {"project_name": "Taken API"},
                     {"project_name": "Nested API", "audience": ["a", "b"]},
+                    {"project_name": "Typo API", "protection_mode": "decorater"},
+                    {"project_name": "Case API", "token_format": "JWT"},
                 ]
             }
         ),
@@ -91,10 +93,19 @@ def test_bad_answers_and_clashing_slugs_are_all_reported(tmp_path):
     assert result.returncode == 2
     errors = result.stderr
     assert "service 1 (Orders API): algorithms='HS256'" in errors  # the template's own check
-    assert "service 2 (Audit API): everything provided for choice variable" in errors
+    assert (
+        "service 2 (Audit API): protection_mode='everything' is not one of global, decorator\n"
+        in errors
+    )
     assert "service 3 (Orders API): project_slug 'orders-api' is also service 1" in errors
     assert "service 4 (Taken API):" in errors and "already exists" in errors
     assert "service 5 (Nested API): audience: expected a string" in errors
+    assert (
+        "service 6 (Typo API): protection_mode='decorater' is not one of global, decorator; "
+        "did you mean 'decorator'?"
+    ) in errors
+    assert "service 7 (Case API): token_format='JWT' is not one of jwt, opaque; " in errors
+    assert "did you mean 'jwt'?" in errors
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["taken-api"]
 
 
@@ -145,13 +156,17 @@ def test_two_services_from_one_file_give_two_projects_and_a_table(tmp_path, suff
     assert saved["default_context"]["protection_mode"] == "decorator"
     assert saved["default_context"]["algorithms"] == "ES256"
     assert saved["default_context"]["run_tests"] is True  # --no-tests leaves answers alone
-    assert "[1/2] orders-api (global)" in result.stdout
-    assert "[2/2] billing-api (decorator)" in result.stdout
+    assert "[1/2] orders-api (global, jwt)" in result.stdout
+    assert "[2/2] billing-api (decorator, jwt)" in result.stdout
     rows = table_rows(result.stdout)
     assert set(rows) == {"orders-api", "billing-api"}
-    assert rows["orders-api"][1:3] == ["global", "not run (JWT_API_TEMPLATE_SKIP_TESTS is set)"]
-    assert rows["billing-api"][1] == "decorator"
-    float(rows["billing-api"][3])
+    assert rows["orders-api"][1:4] == [
+        "global",
+        "jwt",
+        "not run (JWT_API_TEMPLATE_SKIP_TESTS is set)",
+    ]
+    assert rows["billing-api"][1:3] == ["decorator", "jwt"]
+    float(rows["billing-api"][4])
 
 
 def _ignore_in_copy(directory: str, names: list[str]) -> set[str]:
@@ -189,9 +204,9 @@ def test_a_failing_service_is_reported_kept_and_fails_the_run(tmp_path, tiny_tem
     result = run_script(str(answers), "-o", "out", "--template", str(tiny_template), cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     rows = table_rows(result.stdout)
-    assert rows["orders-api"][2] == "passed (2 passed)"
-    assert rows["broken-api"][1:3] == ["decorator", "failed (1 failed, 1 passed)"]
-    assert rows["quiet-api"][2] == "not run (run_tests is no)"
+    assert rows["orders-api"][3] == "passed (2 passed)"
+    assert rows["broken-api"][1:4] == ["decorator", "jwt", "failed (1 failed, 1 passed)"]
+    assert rows["quiet-api"][3] == "not run (run_tests is no)"
     assert "1 of 3 failed: broken-api" in result.stdout
     # The failing project is kept, with the hook's report of the failing test shown.
     assert (tmp_path / "out" / "broken-api" / ".template-answers.json").is_file()
@@ -233,3 +248,34 @@ def test_checkout_of_a_local_template_uses_that_version(tmp_path, tiny_template)
     assert missing.returncode == 2
     assert "cannot use the template" in missing.stderr
     assert not (tmp_path / "none").exists()
+
+
+# A post-generation hook whose sentences say the opposite of its JSON result.
+MISLEADING_HOOK = """\
+import json, os, sys
+print("Tests FAILED (9 failed):")
+print("Tests not run: no network.")
+print("All tests passed", file=sys.stderr)
+with open(os.environ["JWT_API_TEMPLATE_RESULT_FILE"], "w", encoding="utf-8") as handle:
+    json.dump({"hook": "post_gen_project", "ok": True, "tests": "passed", "detail": "3 passed"},
+              handle)
+"""
+
+
+def test_the_outcome_is_read_from_the_hooks_json_not_their_sentences(tmp_path, tiny_template):
+    (tiny_template / "hooks" / "post_gen_project.py").write_text(MISLEADING_HOOK, encoding="utf-8")
+    answers = tmp_path / "services.json"
+    answers.write_text(json.dumps([{"project_name": "Orders API"}]), encoding="utf-8")
+    result = run_script(str(answers), "-o", "out", "--template", str(tiny_template), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert table_rows(result.stdout)["orders-api"][1:4] == ["global", "jwt", "passed (3 passed)"]
+
+
+def test_a_hook_without_a_result_is_an_error_when_it_fails(tmp_path, tiny_template):
+    hook = tiny_template / "hooks" / "post_gen_project.py"
+    hook.write_text('print("All tests passed")\nraise SystemExit(1)\n', encoding="utf-8")
+    answers = tmp_path / "services.json"
+    answers.write_text(json.dumps([{"project_name": "Orders API"}]), encoding="utf-8")
+    result = run_script(str(answers), "-o", "out", "--template", str(tiny_template), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert table_rows(result.stdout)["orders-api"][3].startswith("error")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import sys
 import tempfile
@@ -219,7 +220,8 @@ def _offline_env(tmp_path: Path, *, with_uv: bool) -> dict[str, str]:
 )
 def test_no_network_and_no_deps_says_so_and_how_to_run_later(cli, tmp_path, with_uv):
     env = _offline_env(tmp_path, with_uv=with_uv)
-    result = cli("--no-input", env=env)
+    result_file = tmp_path / "result.json"
+    result = cli("--no-input", env={**env, "JWT_API_TEMPLATE_RESULT_FILE": str(result_file)})
     assert result.returncode == 0, result.stdout + result.stderr
     tool = "uv" if with_uv else "venv + pip"
     assert f"creating .venv ({tool}) ... done" in result.stdout
@@ -228,6 +230,9 @@ def test_no_network_and_no_deps_says_so_and_how_to_run_later(cli, tmp_path, with
     assert "could not install the test dependencies" in not_run[0]
     assert "Run them later with: cd " in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+    document = _result(result_file)
+    assert (document["ok"], document["tests"]) == (False, "not run")
+    assert document["detail"].startswith("could not install the test dependencies")
     strict = cli("--no-input", "-f", env={**env, "JWT_API_TEMPLATE_STRICT": "1"})
     assert strict.returncode != 0
 
@@ -240,4 +245,116 @@ def test_bare_machine_path_installs_into_the_project_venv(cli):
         pytest.skip("no package index reachable")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All tests passed" in result.stdout, result.stdout
-    assert (cli.output / "orders-api" / ".venv").is_dir()
+    project = cli.output / "orders-api"
+    assert (project / ".venv").is_dir()
+    # What the README says this path leaves besides .venv: the editable install's record.
+    assert sorted(path.name for path in (project / "src").iterdir()) == [
+        "orders_api",
+        "orders_api.egg-info",
+    ]
+
+
+# --- what a person and a tool learn after generation -----------------------------------
+
+NEXT_STEP_LABELS = ("Project: ", "Run it:  ", "Read:    ")
+
+
+def _next_steps(stdout: str) -> list[str]:
+    lines = stdout.rstrip("\n").splitlines()[-3:]
+    assert [line[: len(label)] for line, label in zip(lines, NEXT_STEP_LABELS, strict=True)] == [
+        *NEXT_STEP_LABELS
+    ], stdout
+    return [line[len(label) :] for line, label in zip(lines, NEXT_STEP_LABELS, strict=True)]
+
+
+def test_generation_ends_with_three_lines_of_next_steps(cli):
+    result = cli("--no-input", env={"JWT_API_TEMPLATE_SKIP_TESTS": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    project = cli.output / "orders-api"
+    where, run, read = _next_steps(result.stdout)
+    assert Path(where) == project
+    assert run.startswith(f"cd {shlex.quote(str(project))} && python3 -m venv .venv && ")
+    assert run.endswith(" install -e . && .venv/bin/flask run")
+    assert Path(read.split(" (")[0]) == project / "README.md"
+    assert (project / "README.md").is_file()
+
+
+def test_next_steps_use_the_venv_the_test_run_made(hook, tmp_path):
+    project = tmp_path / "my project"
+    lines = hook.next_steps(project, has_venv=True)
+    assert len(lines) == 3
+    assert lines[1] == f"Run it:  cd {shlex.quote(str(project))} && .venv/bin/flask run"
+    opaque = hook.next_steps(project, has_venv=True, token_format="opaque")
+    assert "OAUTH_INTROSPECTION_URI" in opaque[1] and "\n" not in "".join(opaque)
+
+
+@pytest.mark.parametrize(
+    ("issuer", "warned"),
+    [
+        ("https://login.example.com/oauth/v2/oauth-anonymous", True),
+        ("https://example.org", True),
+        ("https://idp.example/realms/a", True),
+        ("https://login.example.com./", True),
+        ("https://login.acme.com/oauth", False),
+        ("https://example.com.acme.com/", False),
+        ("https://notexample.com/", False),
+        ("http://127.0.0.1:8765", False),
+    ],
+)
+def test_issuer_warning_while_the_issuer_is_an_example(hook, issuer, warned):
+    warning = hook.issuer_warning({**default_context(), "issuer": issuer})
+    assert (warning is not None) == warned
+    if warning:
+        assert "\n" not in warning and issuer in warning and "OAUTH_ISSUER" in warning
+
+
+def test_the_default_issuer_is_warned_about_in_one_line(cli):
+    env = {"JWT_API_TEMPLATE_SKIP_TESTS": "1"}
+    default = cli("--no-input", env=env)
+    assert default.returncode == 0, default.stderr
+    warnings = [line for line in default.stderr.splitlines() if line.startswith("Warning: ")]
+    assert len(warnings) == 1, default.stderr
+    assert "https://login.example.com/oauth/v2/oauth-anonymous" in warnings[0]
+    real = cli("--no-input", "project_slug=real-api", "issuer=https://login.acme.com/", env=env)
+    assert real.returncode == 0, real.stderr
+    assert "Warning" not in real.stderr
+
+
+def _result(path: Path) -> dict:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document["hook"] == "post_gen_project"
+    assert not list(path.parent.glob("*.partial"))
+    return document
+
+
+def test_outcome_is_written_as_json_for_tools(cli, tmp_path, failing_template):
+    result_file = tmp_path / "result.json"
+    env = {"JWT_API_TEMPLATE_RESULT_FILE": str(result_file)}
+    skipped = cli("--no-input", "run_tests=no", env=env)
+    assert skipped.returncode == 0
+    document = _result(result_file)
+    assert document["ok"] is True
+    assert (document["tests"], document["detail"]) == ("skipped", "run_tests is no")
+    assert document["project"] == str(cli.output / "orders-api")
+    assert document["warnings"] and "login.example.com" in document["warnings"][0]
+
+    failed = cli("--no-input", "project_slug=failing", template=failing_template, env=env)
+    assert failed.returncode == 0
+    document = _result(result_file)
+    assert document["ok"] is False
+    assert (document["tests"], document["detail"]) == ("failed", "1 failed, 1 passed")
+    assert document["failures"] == [
+        "FAILED tests/test_zz_broken.py::test_broken - assert (1 + 1) == 3"
+    ]
+    assert [step["step"] for step in document["steps"]][-1] == "running the tests"
+    assert all(step["seconds"] >= 0 for step in document["steps"])
+
+
+def test_main_records_a_failure_of_its_own(hook, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(hook, "write_answers", lambda *_: 1 / 0)
+    result_file = tmp_path / "result.json"
+    assert hook.main(default_context(), {"JWT_API_TEMPLATE_RESULT_FILE": str(result_file)}) == 0
+    document = _result(result_file)
+    assert (document["ok"], document["tests"]) == (False, "error")
+    assert "ZeroDivisionError" in document["detail"]

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shlex
+import sys
+from pathlib import Path
 
 import pytest
 
-from template_helpers import COOKIECUTTER_JSON, HOOKS_DIR, default_context, load_hook, render_hook
+from template_helpers import (
+    COOKIECUTTER_JSON,
+    HOOKS_DIR,
+    bake,
+    default_context,
+    isolated_config,
+    load_hook,
+    render_hook,
+    run_isolated,
+)
 
 
 @pytest.fixture(scope="module")
@@ -205,11 +219,78 @@ def test_all_bad_answers_reported_at_once_and_nothing_left(cli):
     for key, line in zip(BAD_ANSWERS, lines[1:], strict=False):
         assert line.startswith(f"  {key}={BAD_ANSWERS[key]!r}: "), line
     assert lines[len(BAD_ANSWERS) + 1].startswith("Nothing was generated. Run again")
-    assert lines[len(BAD_ANSWERS) + 2].lstrip().startswith("cookiecutter ")
+    assert " --no-input " in lines[len(BAD_ANSWERS) + 2]
     # cookiecutter logs its own traceback afterwards; none comes from our hook
     frames = [line for line in result.stderr.splitlines() if line.lstrip().startswith('File "')]
     assert all("cookiecutter" in frame for frame in frames), frames
     assert list(cli.output.iterdir()) == []
+
+
+def test_rerun_command_names_the_cookiecutter_that_ran_and_pastes(cli, tmp_path):
+    """With no cookiecutter on PATH, the printed command still runs as printed (fixed)."""
+    bare_path = os.pathsep.join(["/usr/bin", "/bin"])
+    answers = {
+        "project_name": "Bob's $HOME & `pwd` API",
+        "project_slug": "Bad Slug",
+        "package_name": "bobs_api",
+    }
+    result = cli("--no-input", *(f"{k}={v}" for k, v in answers.items()), env={"PATH": bare_path})
+    assert result.returncode != 0
+    command = result.stderr.splitlines()[-1].strip()
+    lines = [line for line in result.stderr.splitlines() if "--no-input" in line]
+    assert lines and lines[-1].strip() == command, result.stderr
+    words = shlex.split(command)
+    assert words[0] != "cookiecutter"  # not on PATH: the full path, or python -m cookiecutter
+    assert words[0] == str(Path(sys.executable).with_name("cookiecutter")) or words[1:3] == [
+        "-m",
+        "cookiecutter",
+    ]
+    assert f"project_name={answers['project_name']}" in words
+    assert "project_slug=<fix me>" in words
+    fixed = command.replace("'project_slug=<fix me>'", "project_slug=bobs-api")
+    assert fixed != command
+    pasted = run_isolated(
+        ["bash", "-c", fixed],
+        tmp_path,
+        isolated_config(tmp_path),
+        {"PATH": bare_path, "JWT_API_TEMPLATE_SKIP_TESTS": "1"},
+    )
+    assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+    saved = json.loads((cli.output / "bobs-api" / ".template-answers.json").read_text())
+    assert saved["default_context"]["project_name"] == answers["project_name"]
+
+
+def test_cookiecutter_command_is_what_the_user_can_type(hook, tmp_path):
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    python = str(bin_dir / "python")
+    assert hook.cookiecutter_command(python, {"PATH": str(bin_dir)}) == [
+        python, "-m", "cookiecutter",
+    ]  # fmt: skip
+    script = bin_dir / "cookiecutter"
+    script.write_text("#!/bin/sh\n", encoding="utf-8")
+    script.chmod(0o755)
+    assert hook.cookiecutter_command(python, {"PATH": str(bin_dir)}) == ["cookiecutter"]
+    assert hook.cookiecutter_command(python, {"PATH": "/usr/bin:/bin"}) == [str(script)]
+
+
+def test_verdict_is_written_as_json_for_tools(cli, tmp_path):
+    result_file = tmp_path / "result.json"
+    env = {"JWT_API_TEMPLATE_RESULT_FILE": str(result_file)}
+    result = cli(
+        "--no-input", "project_slug=Bad-Slug", "package_name=ok", "algorithms=HS256", env=env
+    )
+    assert result.returncode != 0
+    document = json.loads(result_file.read_text(encoding="utf-8"))
+    assert document["hook"] == "pre_gen_project"
+    assert document["ok"] is False
+    assert [(p["key"], p["value"]) for p in document["problems"]] == [
+        ("project_slug", "Bad-Slug"),
+        ("algorithms", "HS256"),
+    ]
+    assert all(p["problem"].startswith(("allowed: ", "'HS256'")) for p in document["problems"])
+    assert "allowed: " in document["problems"][1]["problem"]
+    assert not list(tmp_path.glob("*.partial"))
 
 
 def test_one_bad_answer_with_a_valid_slug_leaves_no_directory(cli):
@@ -217,3 +298,70 @@ def test_one_bad_answer_with_a_valid_slug_leaves_no_directory(cli):
     assert result.returncode != 0
     assert "  audience='': allowed: a non-empty value" in result.stderr
     assert list(cli.output.iterdir()) == []
+
+
+# --- one URL rule at generation and at runtime ------------------------------------------
+
+URL_CASES = json.loads((Path(__file__).parent / "url_cases.json").read_text(encoding="utf-8"))
+ROLES = {"issuer": False, "endpoint": True}  # role -> whether a query is allowed
+
+
+def _url_verdicts() -> list[tuple[str, str, bool]]:
+    """(url, role, accepted) for every case of tests/url_cases.json."""
+    cases = []
+    for verdict, accepted in (("good", True), ("bad", False)):
+        for where, urls in URL_CASES[verdict].items():
+            roles = list(ROLES) if where == "both" else [where]
+            other = [role for role in ROLES if role != where and where != "both"]
+            for url in urls:
+                cases += [(url, role, accepted) for role in roles]
+                # A URL good only as an endpoint is bad as an issuer, and the other way round.
+                cases += [(url, role, not accepted) for role in other]
+    return cases
+
+
+URL_VERDICTS = _url_verdicts()
+
+
+def test_url_cases_cover_both_roles_and_the_known_disagreements():
+    urls = {(url, role) for url, role, _ in URL_VERDICTS}
+    assert len(urls) == len(URL_VERDICTS)
+    for url in ("https://login.example.com/?q=1", "https://bad_host!/"):
+        assert (url, "issuer", False) in URL_VERDICTS
+
+
+def test_the_hook_gives_the_verdicts_of_url_cases(hook):
+    wrong = [
+        (url, role)
+        for url, role, accepted in URL_VERDICTS
+        if (hook._url_problem(url, allow_query=ROLES[role]) is None) != accepted
+    ]
+    assert wrong == []
+
+
+VERDICT_SCRIPT = """
+import json, sys
+from {package}.settings import url_problem
+cases = json.load(sys.stdin)
+print(json.dumps([url_problem(url, allow_query=query) for url, query in cases]))
+"""
+
+
+@pytest.mark.parametrize("token_format", list(COOKIECUTTER_JSON["token_format"]))
+def test_generated_settings_agree_with_the_hook_on_every_url(hook, cookies, token_format):
+    project = bake(cookies, project_name="Url Rule", token_format=token_format)
+    cases = [(url, ROLES[role]) for url, role, _ in URL_VERDICTS]
+    result = project.run(
+        [sys.executable, "-c", VERDICT_SCRIPT.format(package="url_rule")],
+        input=json.dumps(cases),
+        env={"PYTHONPATH": str(project.path / "src")},
+    )
+    assert result.returncode == 0, result.stderr
+    problems = json.loads(result.stdout)
+    runtime = [problem is None for problem in problems]
+    generation = [hook._url_problem(url, allow_query=query) is None for url, query in cases]
+    expected = [accepted for _, _, accepted in URL_VERDICTS]
+    disagree = [case for case, a, b in zip(cases, runtime, generation, strict=True) if a != b]
+    assert disagree == []
+    assert runtime == expected
+    assert all(problem is None or problem for problem in problems)

@@ -1,9 +1,10 @@
 """The generated signature-verification layer against Project Wycheproof's test vectors.
 
 One project is baked with every supported algorithm allowed; its ``auth.jws`` and
-``auth.jwk`` modules are imported and fed the vectors of ``../shared/vectors/wycheproof``
-(see that directory's README): the whole-JWS file through ``parse_jwk`` and
-``verify_compact``, and the raw signature files through ``verify_signature``.
+``auth.jwk`` modules are imported and fed the vectors of ``tests/vectors/wycheproof`` (a
+copy kept in this repository with its license, see ``tests/vectors/README.md``): the
+whole-JWS file through ``parse_jwk`` and ``verify_compact``, and the raw signature files
+through ``verify_signature``.
 
 Every ``valid`` vector must verify, every ``invalid`` one must be refused, and nothing
 may raise anything but the layer's own ``InvalidToken``. ``acceptable`` goes either way.
@@ -21,8 +22,8 @@ before any decoding; their payload segments are therefore also signed again with
 file's own ES256 key, and must verify exactly when they are canonical base64url.
 
 Counts (checked, valid, invalid, acceptable, skipped) are printed per file (see -rA).
-Set WYCHEPROOF_VECTORS to a directory holding the vector files to use another copy.
-Without the files the tests are skipped, unless CI is set, when they fail.
+Set WYCHEPROOF_VECTORS to a directory holding the vector files to use another copy;
+without the files there the tests are skipped, unless CI is set, when they fail.
 """
 
 from __future__ import annotations
@@ -48,10 +49,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from template_helpers import TEMPLATE_DIR, isolated_config
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-VECTORS_DIR = Path(
-    os.environ.get("WYCHEPROOF_VECTORS", REPO_ROOT.parent / "shared" / "vectors" / "wycheproof")
-)
+# The copy kept in this repository, so a clone needs nothing beside it.
+SHIPPED_VECTORS_DIR = Path(__file__).resolve().parent / "vectors" / "wycheproof"
+VECTORS_DIR = Path(os.environ.get("WYCHEPROOF_VECTORS", SHIPPED_VECTORS_DIR))
 
 ALL_ALGORITHMS = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA"
 ACCEPTED = frozenset(ALL_ALGORITHMS.split(","))
@@ -425,6 +425,17 @@ def test_wycheproof_vectors(layer: SimpleNamespace, name: str) -> None:
     else:
         check_signature_file(layer, name, data, report)
     report.check()
+
+
+def test_vectors_ship_with_the_template() -> None:
+    """Every file the tests read is in this repository, with the license it came under."""
+    expected = {JWS_FILE, *SIGNATURE_FILES, "LICENSE"}
+    assert expected <= {path.name for path in SHIPPED_VECTORS_DIR.iterdir()}
+    assert "Apache License" in (SHIPPED_VECTORS_DIR / "LICENSE").read_text(encoding="utf-8")
+    for name in (JWS_FILE, *SIGNATURE_FILES):
+        assert json.loads((SHIPPED_VECTORS_DIR / name).read_text(encoding="utf-8"))["testGroups"]
+    if "WYCHEPROOF_VECTORS" not in os.environ:
+        assert VECTORS_DIR == SHIPPED_VECTORS_DIR
 
 
 def test_layer_module_is_the_baked_one(layer: SimpleNamespace) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 from flask import Flask, request
@@ -70,8 +71,17 @@ def test_another_scheme_is_a_bare_challenge(client: FlaskClient, value: str) -> 
 
 @pytest.mark.parametrize(
     "value",
-    ["Bearer", "Bearer ", "Bearer a b", "Bearer a, Bearer b", "Bearer\tabc", "Bearer ab\u00e9"],
-    ids=["bearer-alone", "bearer-space", "two-tokens", "two-credentials", "tab", "non-ascii"],
+    [
+        "Bearer",
+        "Bearer ",
+        "Bearer a b",
+        "Bearer a, Bearer b",
+        "Bearer\tabc",
+        "Bearer ab\u00e9",
+        "Bearer.abc",
+        "Bearer~abc",
+    ],
+    ids=["alone", "space", "two-tokens", "two-credentials", "tab", "non-ascii", "dot", "tilde"],
 )
 def test_malformed_authorization_header_is_invalid_request(client: FlaskClient, value: str) -> None:
     response = client.get("/api/data", headers={"Authorization": value})
@@ -160,3 +170,29 @@ def test_key_set_unavailable_is_server_error(
 def test_unknown_route_is_a_json_404(client: FlaskClient) -> None:
     response = client.get("/nowhere")
     assert_error(response, 404, "not_found")
+
+
+def test_wrong_method_is_a_json_405_with_allow(client: FlaskClient) -> None:
+    response = client.post("/health")
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"].split(", ")
+
+
+def test_an_unexpected_error_is_a_json_500_that_tells_nothing_of_it(
+    app, tokens: TokenFactory, caplog
+) -> None:
+    token = tokens.mint()
+    detail = f"connection to db://admin:hunter2@db failed for {token}"
+
+    @app.get("/api/broken")
+    def broken():
+        raise RuntimeError(detail)
+
+    response = app.test_client().get("/api/broken", headers=tokens.header(token))
+    assert_error(response, 500, "server_error")
+    # the operators learn what happened from the log, the caller does not
+    (logged,) = [r for r in caplog.records if r.exc_info and r.levelno == logging.ERROR]
+    assert logged.exc_info[0] is RuntimeError
+    body = response.get_data(as_text=True)
+    assert "hunter2" not in body and "db://" not in body and token not in body
+    assert response.json == {"code": "server_error", "message": "An unexpected error occurred"}

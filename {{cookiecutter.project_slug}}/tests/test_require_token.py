@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask, jsonify
 
-from {{ cookiecutter.package_name }}.auth import current_token, require_token
+from {{ cookiecutter.package_name }}.auth import OAuth, current_token, require_token
 
 from support import TokenFactory
 
@@ -49,6 +49,11 @@ def add_routes(app: Flask) -> None:
     @require_token(claims={"role": ["admin", "owner"]})
     def admin_route():
         return jsonify(admin=True)
+
+    @app.get("/with-role")
+    @require_token(claims={"role": None})
+    def with_role_route():
+        return jsonify(done=True)
 
     @app.get("/write-as-admin")
     @require_token("write", claims={"role": "admin"})
@@ -120,6 +125,33 @@ def test_claims_with_one_of_values(app: Flask, tokens: TokenFactory) -> None:
     assert status(app, "/admin", tokens) == 403  # no role at all
 
 
+@pytest.mark.parametrize(
+    "scope",
+    ["writer", "rewrite", "wri", "WRITE", "write:all", "writes"],
+)
+def test_scopes_match_exactly(app: Flask, tokens: TokenFactory, scope: str) -> None:
+    add_routes(app)
+    assert status(app, "/write", tokens, scope=f"{tokens.scope} {scope}") == 403
+    assert status(app, "/write-or-delete", tokens, scope=f"{tokens.scope} {scope}") == 403
+
+
+@pytest.mark.parametrize(
+    "role",
+    ["admin2", "adm", "ADMIN", "owner ", ["administrator"], {"role": "admin"}, "admin,owner"],
+)
+def test_claim_values_match_exactly(app: Flask, tokens: TokenFactory, role: object) -> None:
+    add_routes(app)
+    assert status(app, "/admin", tokens, role=role) == 403
+
+
+def test_a_presence_requirement_needs_the_claim(app: Flask, tokens: TokenFactory) -> None:
+    add_routes(app)
+    assert status(app, "/with-role", tokens, role="anything") == 200
+    assert status(app, "/with-role", tokens, role=["a"]) == 200
+    assert status(app, "/with-role", tokens) == 403
+    assert status(app, "/with-role", tokens, role=None) == 403
+
+
 def test_scopes_and_claims_are_both_checked(app: Flask, tokens: TokenFactory) -> None:
     add_routes(app)
     path = "/write-as-admin"
@@ -157,6 +189,21 @@ def test_misuse_fails_at_import_with_the_fix(arguments: tuple, message: str) -> 
 def test_claims_must_be_a_mapping() -> None:
     with pytest.raises(TypeError, match="claims="):
         require_token(claims=["role"])  # type: ignore[arg-type]
+
+
+def test_oauth_is_registered_once(app: Flask) -> None:
+    with pytest.raises(RuntimeError, match="already registered"):
+        OAuth().init_app(app)
+    oauth = app.extensions["oauth"]
+    other = Flask("other")
+    other.config["OAUTH_SETTINGS"] = oauth.settings
+    with pytest.raises(RuntimeError, match="already registered"):
+        oauth.init_app(other)
+
+
+def test_oauth_needs_settings_in_the_app_config() -> None:
+    with pytest.raises(RuntimeError, match="OAUTH_SETTINGS"):
+        OAuth(Flask("bare"))
 
 
 def test_current_token_outside_a_checked_request_is_an_error(app: Flask) -> None:

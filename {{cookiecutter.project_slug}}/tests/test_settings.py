@@ -1,4 +1,4 @@
-"""Settings: answers as defaults, environment overrides, bad values stop the start."""
+"""OAuthSettings: answers as defaults, environment overrides, bad values stop the start."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ def test_environment_overrides_the_answers() -> None:
 {%- else %}
             "OAUTH_INTROSPECTION_URI": "https://as.example.org/introspect",
             "OAUTH_INTROSPECTION_CACHE_SECONDS": "5",
+            "OAUTH_INTROSPECTION_MAX_CALLS_PER_SECOND": "7",
 {%- endif %}
         }
     )
@@ -56,6 +57,7 @@ def test_environment_overrides_the_answers() -> None:
 {%- else %}
     assert settings.introspection_uri == "https://as.example.org/introspect"
     assert settings.introspection_cache_seconds == 5
+    assert settings.introspection_max_calls_per_second == 7
     assert "secret" not in repr(settings)
 {%- endif %}
 
@@ -66,12 +68,28 @@ def test_environment_overrides_the_answers() -> None:
         ("OAUTH_LEEWAY_SECONDS", "soon"),
         ("OAUTH_LEEWAY_SECONDS", "-1"),
         ("OAUTH_LEEWAY_SECONDS", "nan"),
+        ("OAUTH_LEEWAY_SECONDS", "301"),
         ("OAUTH_HTTP_TIMEOUT_SECONDS", "0"),
+        ("OAUTH_HTTP_TIMEOUT_SECONDS", "61"),
+        ("OAUTH_ISSUER", ""),
         ("OAUTH_ISSUER", "http://issuer.example.com"),
         ("OAUTH_ISSUER", "issuer.example.com"),
+        ("OAUTH_ISSUER", "ftp://issuer.example.com"),
+        ("OAUTH_ISSUER", "http://localhost.evil.example"),
+        ("OAUTH_ISSUER", "http://127.0.0.1.evil.example"),
+        ("OAUTH_ISSUER", "https://user@issuer.example.com"),
+        ("OAUTH_ISSUER", "https://:secret@issuer.example.com"),
+        ("OAUTH_ISSUER", "https://issuer.example.com/#tenant"),
+        ("OAUTH_ISSUER", 'https://issuer.example.com/"x'),
         ("OAUTH_AUDIENCE", ""),
+        ("OAUTH_AUDIENCE", 'api"x'),
         ("OAUTH_REQUIRED_SCOPE", "two scopes"),
+        ("OAUTH_REQUIRED_SCOPE", 'read"'),
+        ("OAUTH_REQUIRED_SCOPE", "lecture\u00e9"),
         ("OAUTH_MAX_TOKEN_BYTES", "12kb"),
+        ("OAUTH_MAX_TOKEN_BYTES", "255"),
+        ("OAUTH_MAX_TOKEN_BYTES", "\u00b2"),  # a digit to str.isdigit, not to int()
+        ("OAUTH_MAX_TOKEN_BYTES", "\u0663\u0660\u0660"),  # 300 in Arabic-Indic digits
         ("OAUTH_TLS_VERIFY", "maybe"),
 {%- if cookiecutter.token_format == "jwt" %}
         ("OAUTH_JWKS_CACHE_SECONDS", "-5"),
@@ -79,6 +97,8 @@ def test_environment_overrides_the_answers() -> None:
         ("OAUTH_ALGORITHMS", "HS256"),
         ("OAUTH_ALGORITHMS", "none"),
         ("OAUTH_ALGORITHMS", ""),
+        ("OAUTH_ALGORITHMS", "rs256"),
+        ("OAUTH_JWKS_CACHE_SECONDS", "inf"),
         ("OAUTH_JWKS_URI", "http://10.0.0.1/jwks"),
         ("OAUTH_JWKS_URI", "https://user:secret@example.com/jwks"),
         ("OAUTH_STRICT_RFC9068", "maybe"),
@@ -88,6 +108,8 @@ def test_environment_overrides_the_answers() -> None:
         ("OAUTH_CLIENT_ID", ""),
         ("OAUTH_CLIENT_SECRET", ""),
         ("OAUTH_INTROSPECTION_CACHE_SECONDS", "-1"),
+        ("OAUTH_INTROSPECTION_MAX_CALLS_PER_SECOND", "0"),
+        ("OAUTH_INTROSPECTION_MAX_CALLS_PER_SECOND", "many"),
 {%- endif %}
     ],
 )
@@ -99,6 +121,30 @@ def test_bad_values_name_the_variable(variable: str, value: str) -> None:
 def test_loopback_http_is_allowed() -> None:
     for url in ("http://127.0.0.1:8080", "http://localhost/issuer", "http://[::1]:9000"):
         assert load_settings({**BASE, "OAUTH_ISSUER": url}).issuer == url
+
+
+def test_the_limits_themselves_are_allowed() -> None:
+    settings = load_settings(
+        {
+            **BASE,
+            "OAUTH_LEEWAY_SECONDS": "300",
+            "OAUTH_HTTP_TIMEOUT_SECONDS": "0.05",
+            "OAUTH_MAX_TOKEN_BYTES": "256",
+        }
+    )
+    assert settings.leeway_seconds == 300
+    assert settings.http_timeout_seconds == 0.05
+    assert settings.max_token_bytes == 256
+    assert load_settings({**BASE, "OAUTH_HTTP_TIMEOUT_SECONDS": "60"})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1", True), ("TRUE", True), ("Yes", True), ("on", True), ("0", False), ("False", False)],
+)
+def test_flags_are_read_whatever_their_case(value: str, expected: bool) -> None:
+    local = {**BASE, "OAUTH_ISSUER": "http://127.0.0.1:9", "OAUTH_TLS_VERIFY": value}
+    assert load_settings(local).tls_verify is expected
 
 
 def test_the_app_starts_without_reaching_the_authorization_server() -> None:
@@ -119,11 +165,27 @@ def test_ca_bundle_must_exist(tmp_path) -> None:
     assert settings.ca_bundle == str(bundle)
 
 
+def test_tls_verification_is_on_unless_turned_off() -> None:
+    assert load_settings({**BASE, "OAUTH_ISSUER": "http://127.0.0.1:9"}).tls_verify
+
+
 def test_tls_verification_can_be_off_only_for_loopback(caplog) -> None:
     with pytest.raises(ConfigError, match="OAUTH_TLS_VERIFY"):
         load_settings(
             {**BASE, "OAUTH_ISSUER": "https://login.example.com", "OAUTH_TLS_VERIFY": "false"}
         )
     local = {**BASE, "OAUTH_ISSUER": "https://127.0.0.1:8443", "OAUTH_TLS_VERIFY": "false"}
+    assert load_settings(local).tls_verify is False
     create_app(environ=local)
     assert "verification is OFF" in caplog.text
+
+
+def test_tls_verification_stays_on_when_one_server_is_remote() -> None:
+{%- if cookiecutter.token_format == "jwt" %}
+    remote = {"OAUTH_JWKS_URI": "https://keys.example.com/jwks"}
+{%- else %}
+    remote = {"OAUTH_INTROSPECTION_URI": "https://as.example.com/introspect"}
+{%- endif %}
+    local_issuer = {**BASE, "OAUTH_ISSUER": "https://127.0.0.1:8443", "OAUTH_TLS_VERIFY": "false"}
+    with pytest.raises(ConfigError, match="OAUTH_TLS_VERIFY"):
+        load_settings({**local_issuer, **remote})

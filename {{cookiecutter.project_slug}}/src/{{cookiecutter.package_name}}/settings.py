@@ -7,14 +7,24 @@ request.
 
 from __future__ import annotations
 
-import functools
+{% if cookiecutter.token_format == "jwt" %}import dataclasses
+{% endif %}import functools
 import os
 import re
-from collections.abc import Callable, Mapping
+{% if cookiecutter.token_format == "jwt" %}import tomllib
+{% endif %}from collections.abc import Callable, Mapping
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from .auth.config import {% if cookiecutter.token_format == "jwt" %}SUPPORTED_ALGORITHMS, {% endif %}OAuthSettings, is_loopback_host, url_problem
+{% if cookiecutter.token_format == "jwt" %}from .auth.config import (
+    SUPPORTED_ALGORITHMS,
+    IssuerSettings,
+    OAuthSettings,
+    is_loopback_host,
+    url_problem,
+)
+{%- else %}from .auth.config import OAuthSettings, is_loopback_host, url_problem
+{%- endif %}
 
 # Defaults: the answers given when this project was generated.
 DEFAULT_ISSUER = {{ cookiecutter.issuer | tojson }}
@@ -44,7 +54,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
     env = _Environment(os.environ if environ is None else environ)
     settings = env.build(
         OAuthSettings,
-        issuer=env.url("OAUTH_ISSUER", DEFAULT_ISSUER),
+        issuer=env.url("OAUTH_ISSUER", DEFAULT_ISSUER, query=False),
         audience=env.text("OAUTH_AUDIENCE", DEFAULT_AUDIENCE),
 {%- if cookiecutter.token_format == "jwt" %}
         jwks_uri=env.url("OAUTH_JWKS_URI", DEFAULT_JWKS_URI, required=False, query=True),
@@ -64,6 +74,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
         jwks_max_stale_seconds=env.seconds("OAUTH_JWKS_MAX_STALE_SECONDS", 86_400),
 {%- else %}
         introspection_cache_seconds=env.seconds("OAUTH_INTROSPECTION_CACHE_SECONDS", 60),
+        introspection_max_calls_per_second=env.integer(
+            "OAUTH_INTROSPECTION_MAX_CALLS_PER_SECOND", 50, minimum=1
+        ),
 {%- endif %}
         http_timeout_seconds=env.seconds("OAUTH_HTTP_TIMEOUT_SECONDS", 5, minimum=0.05, maximum=60),
         max_token_bytes=env.integer("OAUTH_MAX_TOKEN_BYTES", 8192, minimum=256),
@@ -97,6 +110,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
         replay_cache_url=env.redis_url("OAUTH_REPLAY_CACHE_URL"),
 {%- endif %}
     )
+{%- if cookiecutter.token_format == "jwt" %}
+    settings = dataclasses.replace(
+        settings, more_issuers=env.more_issuers("OAUTH_ISSUERS_FILE", settings)
+    )
+{%- endif %}
 {%- if cookiecutter.token_format == "jwt" %}
     server_urls = (settings.issuer, settings.jwks_uri)
 {%- else %}
@@ -158,6 +176,36 @@ class _Environment:
         if self.problems:
             raise ConfigError(self.problems)
         return factory(**values)
+{%- if cookiecutter.token_format == "jwt" %}
+
+    def more_issuers(self, name: str, settings: OAuthSettings) -> tuple[IssuerSettings, ...]:
+        """Issuers listed in the TOML file ``name`` points at; see the README for its format."""
+        path = self._raw(name, "")
+        if not path:
+            return ()
+        try:
+            with open(path, "rb") as file:
+                document = tomllib.load(file)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError([f"{name}={path!r}: cannot be read as TOML ({error})"]) from None
+        entries = document.get("issuer", [])
+        problems = [] if isinstance(entries, list) else ["expected [[issuer]] tables"]
+        issuers: list[IssuerSettings] = []
+        seen = {settings.issuer}
+        for number, entry in enumerate(entries if not problems else [], start=1):
+            try:
+                issuer = _issuer_entry(entry, settings)
+            except _Invalid as invalid:
+                problems.append(f"issuer #{number}: {invalid}")
+                continue
+            if issuer.issuer in seen:
+                problems.append(f"issuer #{number}: {issuer.issuer!r} is listed twice")
+            seen.add(issuer.issuer)
+            issuers.append(issuer)
+        if problems:
+            raise ConfigError([f"{name}={path!r}: {problem}" for problem in problems])
+        return tuple(issuers)
+{%- endif %}
 
     def _raw(self, name: str, default: str) -> str:
         return self.environ.get(name, default).strip()
@@ -238,7 +286,8 @@ class _Environment:
     @_noted
     def integer(self, name: str, default: int, *, minimum: int) -> int:
         value = self._raw(name, str(default))
-        if not value.isdigit() or int(value) < minimum:
+        # isascii: str.isdigit also takes digits int() refuses ("²") or reads (Arabic-Indic)
+        if not (value.isascii() and value.isdigit()) or int(value) < minimum:
             raise _Invalid(f"expected a whole number >= {minimum}")
         return int(value)
 {%- if cookiecutter.token_format == "opaque" %}
@@ -295,6 +344,35 @@ class _Environment:
         if value in _FALSE:
             return False
         raise _Invalid("expected true or false (1/0, yes/no)")
+{%- if cookiecutter.token_format == "jwt" %}
+
+
+_ISSUER_KEYS = {"issuer", "audience", "jwks_uri", "algorithms"}
+
+
+def _issuer_entry(entry: object, settings: OAuthSettings) -> IssuerSettings:
+    """One ``[[issuer]]`` table; what it leaves out is taken from ``settings``."""
+    if not isinstance(entry, dict):
+        raise _Invalid("expected a table")
+    unknown = sorted(set(entry) - _ISSUER_KEYS)
+    if unknown:
+        raise _Invalid(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_ISSUER_KEYS))})")
+    issuer, audience = entry.get("issuer"), entry.get("audience", settings.audience)
+    jwks_uri, algorithms = entry.get("jwks_uri", ""), entry.get("algorithms", settings.algorithms)
+    if not isinstance(issuer, str) or (problem := url_problem(issuer)):
+        raise _Invalid(f"issuer {issuer!r}: {problem if isinstance(issuer, str) else 'missing'}")
+    if not isinstance(audience, str) or not audience or not audience.isprintable():
+        raise _Invalid(f"audience {audience!r}: expected a non-empty string")
+    if not isinstance(jwks_uri, str) or (jwks_uri and url_problem(jwks_uri, allow_query=True)):
+        raise _Invalid(f"jwks_uri {jwks_uri!r}: expected empty (discovery) or an https:// URL")
+    if (
+        not isinstance(algorithms, list | tuple)
+        or not algorithms
+        or any(algorithm not in SUPPORTED_ALGORITHMS for algorithm in algorithms)
+    ):
+        raise _Invalid(f"algorithms {algorithms!r}: expected a list from {SUPPORTED_ALGORITHMS}")
+    return IssuerSettings(issuer, audience, jwks_uri, tuple(dict.fromkeys(algorithms)))
+{%- endif %}
 
 
 _HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?|\[[0-9a-f:.]+\](:[0-9]{1,5})?")

@@ -16,7 +16,13 @@ the app around it: the app hands it an ``OAuthSettings`` through its config.
 from .access_token import AccessToken
 from .config import OAuthSettings
 from .current import current_token
-from .errors import AuthError, Forbidden, InsufficientScope, InvalidToken
+from .errors import (
+    AuthError,
+    Forbidden,
+    InsufficientScope,
+    InsufficientUserAuthentication,
+    InvalidToken,
+)
 from .extension import OAuth, current_oauth
 from .protection import {% if cookiecutter.protection_mode == "global" %}public, {% endif %}require_token
 
@@ -25,6 +31,7 @@ __all__ = [
     "AuthError",
     "Forbidden",
     "InsufficientScope",
+    "InsufficientUserAuthentication",
     "InvalidToken",
     "OAuth",
     "OAuthSettings",

@@ -8,27 +8,13 @@ Nothing in this package reads the environment.
 from __future__ import annotations
 
 import ipaddress
+import re
 {%- if cookiecutter.token_format == "jwt" and cookiecutter.proof_of_possession != "dpop" %}
 from dataclasses import dataclass
 {%- else %}
 from dataclasses import dataclass, field
 {%- endif %}
 from urllib.parse import urlsplit
-{%- if cookiecutter.token_format == "jwt" %}
-
-SUPPORTED_ALGORITHMS = (
-    "RS256",
-    "RS384",
-    "RS512",
-    "PS256",
-    "PS384",
-    "PS512",
-    "ES256",
-    "ES384",
-    "ES512",
-    "EdDSA",
-)
-{%- endif %}
 {%- if cookiecutter.proof_of_possession == "dpop" %}
 
 #: Algorithms a DPoP proof may be signed with: asymmetric only (RFC 9449 4.3), preferred first.
@@ -44,6 +30,31 @@ DPOP_ALGORITHMS = (
     "RS384",
     "RS512",
 )
+{%- endif %}
+{%- if cookiecutter.token_format == "jwt" %}
+
+SUPPORTED_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerSettings:
+    """Another authorization server whose tokens are accepted, with its own keys."""
+
+    issuer: str
+    audience: str
+    jwks_uri: str
+    algorithms: tuple[str, ...]
 {%- endif %}
 
 
@@ -70,6 +81,7 @@ class OAuthSettings:
     jwks_max_stale_seconds: float = 86_400
 {%- else %}
     introspection_cache_seconds: float = 60
+    introspection_max_calls_per_second: int = 50
 {%- endif %}
     http_timeout_seconds: float = 5
     max_token_bytes: int = 8192
@@ -86,6 +98,10 @@ class OAuthSettings:
     #: Hosts (``host`` or ``host:port``) whose ``Host`` header may name this API when no
     #: public URL is set; any other client-supplied host is never echoed.
     trusted_hosts: tuple[str, ...] = ()
+{%- if cookiecutter.token_format == "jwt" %}
+    #: Issuers trusted besides ``issuer``; a token is routed by its ``iss`` to one of them.
+    more_issuers: tuple[IssuerSettings, ...] = ()
+{%- endif %}
 {%- if cookiecutter.proof_of_possession == "dpop" %}
     #: Refuse plain bearer tokens: every request needs a DPoP-bound token and its proof.
     dpop_required: bool = False
@@ -98,23 +114,44 @@ class OAuthSettings:
 {%- endif %}
 
 
+# Printable ASCII without space, quotes, backslash, backtick and angle brackets.
+_URL_CHARS = re.compile(r"[\x21\x23-\x26\x28-\x3b\x3d\x3f-\x5b\x5d-\x5f\x61-\x7e]+")
+# DNS labels of letters, digits and inner hyphens (urlsplit lowercases the host).
+_HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?")
+
+
 def url_problem(url: str, *, allow_query: bool = False) -> str | None:
-    """Why ``url`` may not be used to reach the authorization server, or None."""
+    """Why ``url`` may not be used to reach the authorization server, or None.
+
+    The same rule as the answer check at generation, so a URL accepted there is accepted
+    here and the other way round. An issuer is an identifier that takes no query (RFC 8414
+    section 2); the server's endpoints may carry one (``allow_query=True``).
+    """
+    if not url:
+        return "expected an absolute https:// URL, found nothing"
+    if not _URL_CHARS.fullmatch(url):
+        return "URL contains spaces, quotes, backslashes, angle brackets or non-ASCII characters"
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018 -- raises ValueError for a bad port
     except ValueError:
         return "not a valid URL"
-    del port  # parsed only to validate it
-    if not url.isprintable() or any(c in url for c in ' "\\<>'):
-        return "URL contains spaces, quotes or control characters"
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    if parts.scheme not in ("https", "http") or not parts.netloc:
         return "expected an absolute https:// URL"
-    if parts.username or parts.password or parts.fragment:
-        return "URL must not carry credentials or a fragment"
-    if parts.query and not allow_query:
-        return "URL must not carry a query"
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if "@" in parts.netloc:
+        return "URL must not carry a user name or password"
+    if "#" in url:
+        return "URL must not carry a fragment (#...)"
+    if not allow_query and "?" in url:
+        return "URL must not carry a query (?...)"
+    host = parts.hostname or ""
+    loopback = is_loopback_host(host)
+    if not loopback and not _HOSTNAME.fullmatch(host):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return "URL has an invalid host"
+    if parts.scheme == "http" and not loopback:
         return "plain http:// is allowed only for a loopback host; use https://"
     return None
 
@@ -124,6 +161,9 @@ def is_loopback_host(host: str) -> bool:
     if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv4Address):
+        return address in ipaddress.ip_network("127.0.0.0/8")
+    return address == ipaddress.IPv6Address("::1")

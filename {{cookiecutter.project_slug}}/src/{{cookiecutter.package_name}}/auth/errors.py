@@ -23,6 +23,8 @@ class AuthError(Exception):
     message = "The access token is missing, invalid or expired"
     #: The RFC 6750 ``error`` attribute of the challenge, or None for no attribute.
     challenge_error: str | None = "invalid_token"
+    #: Seconds for a ``Retry-After`` header, or None for none.
+    retry_after: int | None = None
 
     def __init__(self, message: str | None = None) -> None:
         if message is not None:
@@ -67,6 +69,27 @@ class InsufficientScope(AuthError):
         return {**super().challenge_attributes(), "scope": self.scope}
 
 
+class InsufficientUserAuthentication(AuthError):
+    """The login behind the token is too weak or too old for this route (RFC 9470)."""
+
+    code = "insufficient_user_authentication"
+    message = "A more recent or stronger authentication is required"
+    challenge_error = "insufficient_user_authentication"
+
+    def __init__(self, acr_values: tuple[str, ...], max_age: float | None) -> None:
+        self.acr_values = acr_values
+        self.max_age = max_age
+        super().__init__()
+
+    def challenge_attributes(self) -> dict[str, str]:
+        attributes = super().challenge_attributes()
+        if self.acr_values:
+            attributes["acr_values"] = " ".join(self.acr_values)
+        if self.max_age is not None:
+            attributes["max_age"] = f"{self.max_age:g}"
+        return attributes
+
+
 class Forbidden(AuthError):
     status = 403
     code = "forbidden"
@@ -92,6 +115,16 @@ class IntrospectionUnavailable(AuthError):
     code = "server_error"
     message = "The authorization server cannot check tokens right now"
     challenge_error = None
+
+
+class IntrospectionBusy(AuthError):
+    """This worker already asked the authorization server all it may this second."""
+
+    status = 503
+    code = "temporarily_unavailable"
+    message = "Too many new tokens to check right now; retry shortly"
+    challenge_error = None
+    retry_after = 1
 {%- endif %}
 {%- if cookiecutter.proof_of_possession == "dpop" %}
 
@@ -132,6 +165,8 @@ def register_error_handlers(app: Flask, settings: OAuthSettings) -> None:
         response = jsonify(code=error.code, message=error.message)
         response.status_code = error.status
         response.headers["Cache-Control"] = "no-store"
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
         if error.status in (400, 401, 403) and not isinstance(error, Forbidden):
             attributes = error.challenge_attributes()
             about = "".join(f', {key}="{value}"' for key, value in attributes.items())

@@ -15,6 +15,7 @@ import ssl
 {%- if cookiecutter.token_format == "jwt" %}
 import threading
 {%- endif %}
+import time
 
 from flask import Flask, {% if cookiecutter.proof_of_possession == "dpop" %}Response, {% endif %}current_app, request
 
@@ -30,6 +31,7 @@ from .dpop import DpopVerifier
 {%- endif %}
 from .errors import register_error_handlers
 {%- if cookiecutter.token_format == "jwt" %}
+from .issuers import IssuerRouter, TrustedIssuer, trusted_issuers
 from .jwks_source import JwksSource
 from .key_cache import KeySetCache
 {%- else %}
@@ -58,9 +60,12 @@ class OAuth:
 
     settings: OAuthSettings
 {%- if cookiecutter.token_format == "jwt" %}
+    #: Every trusted issuer by its ``iss``, the configured one first.
+    issuers: dict[str, TrustedIssuer]
+    #: The configured issuer's key source and cache.
     source: JwksSource
     keys: KeySetCache
-    validator: TokenValidator
+    validator: TokenValidator | IssuerRouter
 {%- else %}
     validator: IntrospectionValidator
 {%- endif %}
@@ -89,19 +94,13 @@ class OAuth:
         tls = _tls_context(settings.ca_bundle, settings.tls_verify)
         http = HttpClient(settings.http_timeout_seconds, tls)
 {%- if cookiecutter.token_format == "jwt" %}
-        self.source = JwksSource(
-            http, settings.issuer, settings.jwks_uri, discovery_max_age=settings.jwks_cache_seconds
-        )
-        self.keys = KeySetCache(
-            self.source.fetch,
-            frozenset(settings.algorithms),
-            max_age=settings.jwks_cache_seconds,
-            min_refresh=settings.jwks_min_refresh_seconds,
-            max_stale=settings.jwks_max_stale_seconds,
-            # discovery (two documents at most) and the key set, each within the timeout
-            wait_timeout=3 * settings.http_timeout_seconds,
-        )
-        self.validator = TokenValidator(settings, self.keys)
+        issuers = trusted_issuers(settings, http)
+        self.issuers = {issuer.settings.issuer: issuer for issuer in issuers}
+        self.source, self.keys = issuers[0].source, issuers[0].keys
+        if len(issuers) == 1:
+            self.validator = issuers[0].validator
+        else:
+            self.validator = IssuerRouter(issuers, settings.max_token_bytes)
 {%- else %}
         self.validator = IntrospectionValidator(settings, http)
 {%- endif %}
@@ -124,7 +123,10 @@ class OAuth:
 {%- endif %}
 {%- if cookiecutter.token_format == "jwt" %}
         if settings.prefetch_keys:
-            threading.Thread(target=self.keys.prefetch, name="jwks-prefetch", daemon=True).start()
+            for issuer in issuers:
+                threading.Thread(
+                    target=issuer.keys.prefetch, name="jwks-prefetch", daemon=True
+                ).start()
 {%- endif %}
 
     def authorize(self, route_requirement: Requirement) -> AccessToken:
@@ -134,8 +136,9 @@ class OAuth:
 {%- else %}
         token = self.validator.validate(bearer_token(request))
 {%- endif %}
-        self.base_requirement.check(token)
-        route_requirement.check(token)
+        now, leeway = time.time(), self.settings.leeway_seconds
+        self.base_requirement.check(token, now, leeway)
+        route_requirement.check(token, now, leeway)
         if DECISIONS_LOG.isEnabledFor(logging.DEBUG):  # off by default: keep the hot path lean
             log_decision(
                 request,

@@ -1,25 +1,28 @@
 """Talking to the authorization server: hardened HTTP requests for JSON documents.
 
 Responses are hostile until checked: no redirects are followed, bodies over 1 MiB and
-non-JSON bodies are refused, and the whole exchange is bounded by one deadline, so a slow
-or broken server costs a request a few seconds at most, never a hung worker.
+non-JSON bodies are refused, and the whole exchange (connect, TLS, status line, headers,
+body) is bounded by one deadline, so a slow or broken server costs a request a few
+seconds at most, never a hung worker. Every way the exchange can fail, protocol errors
+of ``http.client`` included, becomes a ``FetchError``, so callers have one failure to handle.
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
+import io
 import json
 import re
+import socket
 import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import SplitResult, quote_plus, urlencode, urlsplit
 
 MAX_BODY_BYTES = 1024 * 1024
-USER_AGENT = "{{ cookiecutter.project_slug }}-oauth-client/1.0 (Python urllib)"
+USER_AGENT = "{{ cookiecutter.project_slug }}-oauth-client/1.0 (Python http.client)"
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
 
@@ -35,26 +38,18 @@ class Fetched:
     max_age: float | None  # from Cache-Control, when the server gave one
 
 
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201
-        raise urllib.error.HTTPError(req.full_url, code, "redirects are not followed", headers, fp)
-
-
 class HttpClient:
     """Requests JSON documents with a deadline, a size cap and no redirects."""
 
     def __init__(self, timeout: float, ssl_context: ssl.SSLContext | None = None) -> None:
         self._timeout = timeout
-        self._opener = urllib.request.build_opener(
-            _RefuseRedirects(),
-            urllib.request.HTTPSHandler(context=ssl_context or ssl.create_default_context()),
-        )
+        self._tls = ssl_context or ssl.create_default_context()
 
     def get_json(self, url: str, etag: str | None = None) -> Fetched:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if etag:
             headers["If-None-Match"] = etag
-        return self._exchange(urllib.request.Request(url, headers=headers), etag)
+        return self._exchange("GET", url, None, headers, etag)
 
     def post_form(
         self, url: str, fields: dict[str, str], basic_auth: tuple[str, str] | None = None
@@ -69,53 +64,112 @@ class HttpClient:
             user, password = (quote_plus(part) for part in basic_auth)
             credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
             headers["Authorization"] = f"Basic {credentials}"
-        body = urlencode(fields).encode()
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        return self._exchange(request, None)
+        return self._exchange("POST", url, urlencode(fields).encode(), headers, None)
 
-    def _exchange(self, request: urllib.request.Request, etag: str | None) -> Fetched:
-        where = f"{request.get_method()} {request.full_url}"
+    def _exchange(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str], etag: str | None
+    ) -> Fetched:
+        where = f"{method} {url}"
         deadline = time.monotonic() + self._timeout
         try:
-            with self._opener.open(request, timeout=self._timeout) as response:
-                body = _read_capped(response, deadline)
-                content_type = response.headers.get("Content-Type", "")
-                cache_control = response.headers.get("Cache-Control", "")
-                new_etag = response.headers.get("ETag")
-        except urllib.error.HTTPError as error:
-            if error.code == 304 and etag:
-                return Fetched(None, etag, _max_age(error.headers.get("Cache-Control", "")))
-            raise FetchError(f"{where}: HTTP {error.code}") from None
-        except (OSError, ValueError) as error:  # URLError, timeouts, TLS, bad status line
+            parts = urlsplit(url)
+            with self._connect(parts, deadline) as sock:
+                # http.client only writes the request and parses the answer: it never
+                # opens a connection itself, so it cannot follow a redirect either.
+                connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
+                connection.sock = _DeadlineSocket(sock, deadline)
+                target = parts.path or "/"
+                if parts.query:
+                    target += "?" + parts.query
+                host = parts.netloc.rpartition("@")[2]  # never userinfo, should a URL carry it
+                connection.request(method, target, body, {"Host": host, **headers})
+                response = connection.getresponse()
+                if response.status == 304 and etag:
+                    return Fetched(None, etag, _max_age(response.getheader("Cache-Control", "")))
+                if response.status != 200:  # redirects included: they are never followed
+                    raise FetchError(f"{where}: HTTP {response.status}")
+                content = _read_body(response)
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            # OSError: refused, reset, timeouts, TLS; HTTPException: a broken status line,
+            # too many or too long headers, bad chunks, a body cut short.
             raise FetchError(f"{where}: {_describe(error)}") from None
+        content_type = response.getheader("Content-Type", "")
         if not _is_json(content_type):
             raise FetchError(f"{where}: Content-Type {content_type[:60]!r} is not JSON")
         try:
-            document = json.loads(body)
+            document = json.loads(content)
         except (ValueError, RecursionError):
             raise FetchError(f"{where}: the body is not valid JSON") from None
-        return Fetched(document, new_etag, _max_age(cache_control))
+        return Fetched(
+            document, response.getheader("ETag"), _max_age(response.getheader("Cache-Control", ""))
+        )
+
+    def _connect(self, parts: SplitResult, deadline: float) -> socket.socket:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an absolute http(s) URL")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        sock = socket.create_connection((parts.hostname, port), timeout=_time_left(deadline))
+        if parts.scheme == "http":
+            return sock
+        try:
+            # The handshake runs within the socket's timeout, counted as one deadline.
+            sock.settimeout(_time_left(deadline))
+            return self._tls.wrap_socket(sock, server_hostname=parts.hostname)
+        except BaseException:
+            sock.close()
+            raise
 
 
-def _read_capped(response: Any, deadline: float) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    # read1, not read: read(n) waits for all n bytes, so a server sending one byte per
-    # socket timeout could hold the request for as long as it likes; read1 returns what
-    # one socket read brings, and the deadline is checked between reads.
-    while chunk := response.read1(65536):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise FetchError(f"the body is larger than {MAX_BODY_BYTES} bytes")
-        if time.monotonic() > deadline:
-            raise TimeoutError("the response took too long")
-        chunks.append(chunk)
-    return b"".join(chunks)
+class _DeadlineSocket(io.RawIOBase):
+    """The socket as http.client sees it: every read and write gets only the time left.
+
+    A plain socket timeout applies to each read alone, so a server sending one header line
+    (or one body byte) just within it could hold the request for ever. ``close`` does
+    nothing: http.client closes the socket as soon as the headers are in, before the body
+    is read; the exchange closes the real socket when it is done.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self._sock.settimeout(_time_left(self._deadline))
+        return self._sock.recv_into(buffer)
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.settimeout(_time_left(self._deadline))
+        self._sock.sendall(data)
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(self)
+
+    def close(self) -> None:
+        pass
+
+
+def _time_left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the authorization server took too long")
+    return left
+
+
+def _read_body(response: http.client.HTTPResponse) -> bytes:
+    body = response.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        raise ValueError(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if response.length:  # Content-Length promised more than arrived before the close
+        raise http.client.IncompleteRead(body, response.length)
+    return body
 
 
 def _describe(error: BaseException) -> str:
-    reason = getattr(error, "reason", None)
-    return f"{type(error).__name__}: {reason or error}"[:200]
+    return f"{type(error).__name__}: {error}"[:200]
 
 
 def _is_json(content_type: str) -> bool:
