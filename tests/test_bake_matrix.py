@@ -131,8 +131,8 @@ def test_dpop_code_only_when_asked(baked: BakedProject):
         return
     mentions = []
     for relative in baked.files():
-        if relative.name == ".template-answers.json":
-            continue  # the answers name every question
+        if relative.parts[0] == "tests" or relative.name == ".template-answers.json":
+            continue  # tests may name DPoP tokens to refuse; the answers name every question
         try:
             text = baked.read(str(relative))
         except UnicodeDecodeError:
