@@ -46,6 +46,9 @@ ANSWERS: dict[str, object] = {
 _TOKEN_FORMAT = json.loads(r'''{{ cookiecutter.token_format | default(none) | tojson }}''')
 if _TOKEN_FORMAT is not None:
     ANSWERS["token_format"] = _TOKEN_FORMAT
+_PROOF_OF_POSSESSION = json.loads(r'''{{ cookiecutter.proof_of_possession | default(none) | tojson }}''')
+if _PROOF_OF_POSSESSION is not None:
+    ANSWERS["proof_of_possession"] = _PROOF_OF_POSSESSION
 TEMPLATE = json.loads(r'''{{ cookiecutter._template | default("") | tojson }}''')
 OUTPUT_DIR = json.loads(r'''{{ cookiecutter._output_dir | default("") | tojson }}''')
 CHECKOUT = json.loads(r'''{{ cookiecutter._checkout | default(none) | tojson }}''')
@@ -55,6 +58,7 @@ RESULT_ENV = "JWT_API_TEMPLATE_RESULT_FILE"
 
 PROTECTION_MODES = ("global", "decorator")
 TOKEN_FORMATS = ("jwt", "opaque")
+PROOFS_OF_POSSESSION = ("none", "dpop")
 ALGORITHMS = (
     "RS256", "RS384", "RS512",
     "PS256", "PS384", "PS512",
@@ -209,6 +213,10 @@ def check_token_format(value: object) -> str | None:
     return None if value in TOKEN_FORMATS else "one of " + ", ".join(TOKEN_FORMATS)
 
 
+def check_proof_of_possession(value: object) -> str | None:
+    return None if value in PROOFS_OF_POSSESSION else "one of " + ", ".join(PROOFS_OF_POSSESSION)
+
+
 def check_algorithms(value: object) -> str | None:
     allowed = "comma-separated, no spaces, no duplicates, each one of " + ", ".join(ALGORITHMS)
     if not isinstance(value, str) or not value:
@@ -248,6 +256,7 @@ CHECKS: dict[str, Callable[[object], str | None]] = {
     "required_scope": check_required_scope,
     "run_tests": check_run_tests,
     "token_format": check_token_format,
+    "proof_of_possession": check_proof_of_possession,
 }
 
 

@@ -55,6 +55,16 @@ BAKES: dict[str, dict[str, str]] = {
     "decorator-jwt": {"protection_mode": "decorator", "token_format": "jwt"},
     "global-opaque": {"protection_mode": "global", "token_format": "opaque"},
     "decorator-opaque": {"protection_mode": "decorator", "token_format": "opaque"},
+    "global-jwt-dpop": {
+        "protection_mode": "global",
+        "token_format": "jwt",
+        "proof_of_possession": "dpop",
+    },
+    "decorator-opaque-dpop": {
+        "protection_mode": "decorator",
+        "token_format": "opaque",
+        "proof_of_possession": "dpop",
+    },
 }
 
 #: The projects whose every module the list must mutate (see tests/test_mutation_list.py);

@@ -47,6 +47,14 @@ MATRIX = [
     for mode, token_format in itertools.product(PROTECTION_MODES, TOKEN_FORMATS)
     if token_format != "jwt"
 ]
+# DPoP in each protection mode and each token format, not in every combination of them.
+MATRIX += [
+    pytest.param(
+        {"protection_mode": mode, "token_format": token_format, "proof_of_possession": "dpop"},
+        id=f"{mode}-{token_format}-dpop",
+    )
+    for mode, token_format in (("global", "jwt"), ("decorator", "opaque"))
+]
 # What a project needs in its environment to start, per token format.
 START_ENVIRONMENT = {
     "jwt": {},

@@ -119,6 +119,29 @@ def test_other_format_names_are_absent(baked: BakedProject):
     assert found == [], f"{token_format} project mentions the other format"
 
 
+def test_dpop_code_only_when_asked(baked: BakedProject):
+    """DPoP modules, settings and the Redis client are in a project only for ``dpop``."""
+    dpop = baked.context.get("proof_of_possession") == "dpop"
+    package = f"src/{baked.context['package_name']}"
+    assert baked.has_file(f"{package}/auth/dpop.py") is dpop
+    assert baked.has_file(f"{package}/auth/replay_cache.py") is dpop
+    assert baked.has_file("tests/test_dpop.py") is dpop
+    assert ('"redis' in baked.read("pyproject.toml")) is dpop
+    if dpop:
+        return
+    mentions = []
+    for relative in baked.files():
+        if relative.parts[0] == "tests" or relative.name == ".template-answers.json":
+            continue  # tests may name DPoP tokens to refuse; the answers name every question
+        try:
+            text = baked.read(str(relative))
+        except UnicodeDecodeError:
+            continue
+        if re.search(r"dpop|replay_cache", text, re.IGNORECASE):
+            mentions.append(str(relative))
+    assert mentions == []
+
+
 def test_table_covers_every_format():
     from template_helpers import TOKEN_FORMATS
 

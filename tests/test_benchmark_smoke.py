@@ -39,3 +39,20 @@ def test_token_benchmark_runs_every_generated_row(tmp_path: Path) -> None:
     verdicts = [line for line in result.stdout.splitlines() if line.startswith(("cold:", "warm:"))]
     assert len(verdicts) == 2 and all("crypto floor as its only check" in v for v in verdicts)
     assert "JWKS fetches during the timed rounds, all apps together: 0." in result.stdout
+
+
+def test_dpop_benchmark_runs_every_row(tmp_path: Path) -> None:
+    script = TEMPLATE_DIR / "benchmarks" / "dpop_check.py"
+    command = [sys.executable, str(script), "--rounds", "2", "--requests", "3"]
+    result = run_isolated(command, tmp_path, isolated_config(tmp_path))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    for label in (
+        "| Flask floor (no check)",
+        "| two verifications (token + proof)",
+        "| dpop project, DPoP",
+        "| dpop project, Bearer",
+        "| none project, Bearer",
+    ):
+        assert any(row.startswith(label) for row in rows), label
+    assert "Bearer path (cold), dpop project over none project" in result.stdout

@@ -53,6 +53,7 @@ GOOD = {
     "algorithms": ["RS256", "ES256,EdDSA", "PS256,RS512,ES384", "EdDSA"],
     "required_scope": ["read", "orders:read", "https://api.example.com/read", "!#[]~"],
     "run_tests": [True, False, "yes", "no"],
+    "proof_of_possession": ["none", "dpop"],
 }
 
 BAD = {
@@ -87,6 +88,7 @@ BAD = {
     ],
     "required_scope": ["", "a b", 'a"b', "a\\b", "\x7f", "é", "a\tb"],
     "run_tests": ["maybe", None, 2],
+    "proof_of_possession": ["", "DPoP", "mtls", None],
 }  # fmt: skip
 
 

@@ -25,6 +25,8 @@
 //   <client-id>-rs256   RS256, role "reader"
 //   <client-id>-ps256   PS256, role "auditor"
 //   <client-id>-es256   ES256, role "operator"
+//   <client-id>-dpop    ES256, role "holder"; its tokens are DPoP-bound (RFC 9449): the
+//                       token request carries a DPoP proof and the token cnf.jkt
 //
 // Any absolute https:// resource indicator is accepted as an audience; the scopes of that
 // resource server are `read` and `write`.
@@ -155,6 +157,7 @@ const clients = [
   client(`${clientId}-rs256`, 'RS256', 'reader'),
   client(`${clientId}-ps256`, 'PS256', 'auditor'),
   client(`${clientId}-es256`, 'ES256', 'operator'),
+  { ...client(`${clientId}-dpop`, 'ES256', 'holder'), dpop_bound_access_tokens: true },
 ];
 // The same clients, authenticating with client_secret_post.
 for (const entry of [...clients]) {
@@ -190,6 +193,7 @@ const configuration = {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    dPoP: { enabled: true },
     introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,

@@ -224,8 +224,9 @@ class OpenIDProvider:
 class BakedApi:
     """A generated project, installed with pip, served by gunicorn on 127.0.0.1."""
 
-    def __init__(self, project_dir: Path, workdir: Path):
+    def __init__(self, project_dir: Path, workdir: Path, env: dict[str, str] | None = None):
         self.project_dir = project_dir
+        self.extra_env = env or {}
         self.site = _install(project_dir, workdir / f"site-{project_dir.parent.name}")
         self.port = _free_port()
         self.base_url = f"http://{HOST}:{self.port}"
@@ -241,6 +242,7 @@ class BakedApi:
             PYTHONUNBUFFERED="1",
             PYTHONPATH=str(self.site),
         )
+        env.update(self.extra_env)
         args = [
             sys.executable, "-m", "gunicorn",
             "--chdir", str(self.project_dir),

@@ -12,6 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.auth import OAuthSettings
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+from {{ cookiecutter.package_name }}.auth.config import DPOP_ALGORITHMS
+{%- endif %}
 from {{ cookiecutter.package_name }}.auth.decisions import DECISIONS_LOG
 from {{ cookiecutter.package_name }}.request_log import JsonFormatter, RequestIdFilter
 
@@ -28,6 +31,10 @@ def test_protected_resource_metadata_is_public(client: FlaskClient, tokens: Toke
         "authorization_servers": [tokens.issuer],
         "scopes_supported": [tokens.scope],
         "bearer_methods_supported": ["header"],
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
+        "dpop_bound_access_tokens_required": False,
+{%- endif %}
     }
 
 

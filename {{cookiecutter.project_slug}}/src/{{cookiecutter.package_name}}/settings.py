@@ -87,8 +87,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
 {%- endif %}
         ca_bundle=env.file("OAUTH_CA_BUNDLE"),
         tls_verify=env.flag("OAUTH_TLS_VERIFY", True),
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+        # DPoP proofs name the URL they are made for: an API that takes only DPoP tokens
+        # must know its own.
+        public_url=env.public_url(
+            "OAUTH_PUBLIC_URL",
+            required=env.raw("OAUTH_DPOP").lower() == "required"
+            and not env.raw("OAUTH_TRUSTED_HOSTS"),
+        ),
+{%- else %}
         public_url=env.public_url("OAUTH_PUBLIC_URL"),
+{%- endif %}
         trusted_hosts=env.hosts("OAUTH_TRUSTED_HOSTS"),
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+        dpop_required=env.choice("OAUTH_DPOP", "allowed", ("allowed", "required")) == "required",
+        dpop_proof_window_seconds=env.seconds(
+            "OAUTH_DPOP_PROOF_WINDOW_SECONDS", 60, minimum=1, maximum=600
+        ),
+        dpop_nonce_secret=env.secret_key(
+            "OAUTH_DPOP_NONCE_SECRET", wanted=env.flag("OAUTH_DPOP_NONCE", False)
+        ),
+        replay_cache_url=env.redis_url("OAUTH_REPLAY_CACHE_URL"),
+{%- endif %}
     )
 {%- if cookiecutter.token_format == "jwt" %}
     settings = dataclasses.replace(
@@ -189,6 +209,11 @@ class _Environment:
 
     def _raw(self, name: str, default: str) -> str:
         return self.environ.get(name, default).strip()
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+
+    def raw(self, name: str) -> str:
+        return self._raw(name, "")
+{%- endif %}
 
     @_noted
     def text(self, name: str, default: str) -> str:
@@ -210,8 +235,14 @@ class _Environment:
         return value
 
     @_noted
-    def public_url(self, name: str) -> str:
+    def public_url(self, name: str{% if cookiecutter.proof_of_possession == "dpop" %}, *, required: bool = False{% endif %}) -> str:
         value = self._raw(name, "")
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+        if not value and required:
+            raise _Invalid(
+                "expected the API's public URL (https://host[/path]) or OAUTH_TRUSTED_HOSTS"
+            )
+{%- endif %}
         if value and public_url_problem(value):
             raise _Invalid(public_url_problem(value) or "")
         return value.rstrip("/")
@@ -266,6 +297,35 @@ class _Environment:
         value = self.environ.get(name, "")  # not stripped: a secret is taken as given
         if not value:
             raise _Invalid("expected the API's client secret for introspection")
+        return value
+{%- endif %}
+
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+
+    @_noted
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self._raw(name, default).lower()
+        if value not in choices:
+            raise _Invalid(f"expected one of {', '.join(choices)}")
+        return value
+
+    def secret_key(self, name: str, *, wanted: bool) -> bytes:
+        """A shared secret, required when ``wanted``; never echoed in a problem."""
+        value = self.environ.get(name, "")  # not stripped: a secret is taken as given
+        if not wanted:
+            return b""
+        if len(value) < 32:
+            self.problems.append(
+                f"{name}: expected a random secret of at least 32 characters, the same for "
+                "every worker and instance"
+            )
+        return value.encode()
+
+    def redis_url(self, name: str) -> str:
+        """A ``redis://`` URL; it may hold a password, so a bad one is never echoed."""
+        value = self._raw(name, "")
+        if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            self.problems.append(f"{name}: expected redis://host:port/db, rediss://... or unix://")
         return value
 {%- endif %}
 

@@ -39,7 +39,12 @@ def _parse_credentials(value: str) -> str:
         raise MissingToken()
     if rest[:1] == " ":
         token = rest.lstrip(" ")
-        body = token.rstrip("=")
-        if body and body.isascii() and not body.encode("ascii").translate(None, _TOKEN68):
+        if is_token68(token):
             return token
     raise InvalidRequest("Expected 'Authorization: Bearer <token>'")
+
+
+def is_token68(token: str) -> bool:
+    """One token68 credential (RFC 7235 2.1): no spaces, commas or other characters."""
+    body = token.rstrip("=")
+    return bool(body) and body.isascii() and not body.encode("ascii").translate(None, _TOKEN68)

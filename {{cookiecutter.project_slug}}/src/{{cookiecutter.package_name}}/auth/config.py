@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import ipaddress
 import re
-{%- if cookiecutter.token_format == "jwt" %}
+{%- if cookiecutter.token_format == "jwt" and cookiecutter.proof_of_possession != "dpop" %}
 from dataclasses import dataclass
 {%- else %}
 from dataclasses import dataclass, field
 {%- endif %}
 from urllib.parse import urlsplit
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+
+#: Algorithms a DPoP proof may be signed with: asymmetric only (RFC 9449 4.3), preferred first.
+DPOP_ALGORITHMS = (
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+    "PS256",
+    "PS384",
+    "PS512",
+    "RS256",
+    "RS384",
+    "RS512",
+)
+{%- endif %}
 {%- if cookiecutter.token_format == "jwt" %}
 
 SUPPORTED_ALGORITHMS = (
@@ -85,6 +101,16 @@ class OAuthSettings:
 {%- if cookiecutter.token_format == "jwt" %}
     #: Issuers trusted besides ``issuer``; a token is routed by its ``iss`` to one of them.
     more_issuers: tuple[IssuerSettings, ...] = ()
+{%- endif %}
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+    #: Refuse plain bearer tokens: every request needs a DPoP-bound token and its proof.
+    dpop_required: bool = False
+    #: How far a proof's ``iat`` may be from now; also how long a server nonce stays fresh.
+    dpop_proof_window_seconds: float = 60
+    #: Key of the server nonces (``DPoP-Nonce``); empty: no nonces are asked for.
+    dpop_nonce_secret: bytes = field(default=b"", repr=False)
+    #: ``redis://`` URL of the replay cache every worker shares; empty: one per process.
+    replay_cache_url: str = field(default="", repr=False)  # may hold a password
 {%- endif %}
 
 

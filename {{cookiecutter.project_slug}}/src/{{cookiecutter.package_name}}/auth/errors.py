@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
 
-from .config import OAuthSettings
+from .config import {% if cookiecutter.proof_of_possession == "dpop" %}DPOP_ALGORITHMS, {% endif %}OAuthSettings
 from .decisions import log_decision
 
 RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
@@ -126,6 +126,33 @@ class IntrospectionBusy(AuthError):
     challenge_error = None
     retry_after = 1
 {%- endif %}
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+
+
+class InvalidDpopProof(AuthError):
+    """The DPoP proof is missing, malformed, stale, replayed or made for another request."""
+
+    code = "invalid_dpop_proof"
+    message = "The DPoP proof is not valid"
+    challenge_error = "invalid_dpop_proof"
+
+
+class UseDpopNonce(AuthError):
+    """The proof lacks a fresh server nonce; the response carries one (``DPoP-Nonce``)."""
+
+    code = "use_dpop_nonce"
+    message = "Make the DPoP proof again with the nonce this response carries"
+    challenge_error = "use_dpop_nonce"
+
+
+class ReplayCacheUnavailable(AuthError):
+    """The shared replay cache cannot be reached, so no proof can be known to be new."""
+
+    status = 500
+    code = "server_error"
+    message = "DPoP proofs cannot be checked right now"
+    challenge_error = None
+{%- endif %}
 
 
 def register_error_handlers(app: Flask, settings: OAuthSettings) -> None:
@@ -142,10 +169,16 @@ def register_error_handlers(app: Flask, settings: OAuthSettings) -> None:
             response.headers["Retry-After"] = str(error.retry_after)
         if error.status in (400, 401, 403) and not isinstance(error, Forbidden):
             attributes = error.challenge_attributes()
+            about = "".join(f', {key}="{value}"' for key, value in attributes.items())
+            where = ""
             if error.status == 401 and (base := public_base_url(settings)):
-                attributes["resource_metadata"] = base + RESOURCE_METADATA_PATH
-            rendered = "".join(f', {key}="{value}"' for key, value in attributes.items())
-            response.headers["WWW-Authenticate"] = f"Bearer {realm_attribute}{rendered}"
+                where = f', resource_metadata="{base}{RESOURCE_METADATA_PATH}"'
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+            for challenge in dpop_challenges(settings, realm_attribute, about, where):
+                response.headers.add("WWW-Authenticate", challenge)
+{%- else %}
+            response.headers["WWW-Authenticate"] = f"Bearer {realm_attribute}{about}{where}"
+{%- endif %}
         return response
 
     app.register_error_handler(AuthError, handle)
@@ -162,3 +195,19 @@ def public_base_url(settings: OAuthSettings) -> str | None:
     if request.host.lower() in settings.trusted_hosts:
         return f"{request.scheme}://{request.host}{request.script_root}"
     return None
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+
+
+def dpop_challenges(settings: OAuthSettings, realm: str, about: str, where: str) -> list[str]:
+    """A ``DPoP`` challenge (RFC 9449 7.1), after a ``Bearer`` one while bearer tokens pass.
+
+    The error (``about``) goes to the scheme the client used, or to ``DPoP`` when only DPoP
+    is accepted. (Proofs are looked at only in requests made with DPoP.)
+    """
+    scheme = request.headers.get("Authorization", "").strip().partition(" ")[0]
+    to_dpop = settings.dpop_required or scheme.lower() == "dpop"
+    dpop = f'DPoP {realm}{about if to_dpop else ""}{where}, algs="{" ".join(DPOP_ALGORITHMS)}"'
+    if settings.dpop_required:
+        return [dpop]
+    return [f"Bearer {realm}{'' if to_dpop else about}{where}", dpop]
+{%- endif %}

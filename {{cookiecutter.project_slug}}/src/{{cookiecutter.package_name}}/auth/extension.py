@@ -17,13 +17,18 @@ import threading
 {%- endif %}
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, {% if cookiecutter.proof_of_possession == "dpop" %}Response, {% endif %}current_app, request
 
 from .access_token import AccessToken
+{%- if cookiecutter.proof_of_possession != "dpop" %}
 from .bearer import bearer_token
+{%- endif %}
 from .config import OAuthSettings
 from .current import set_current_token
 from .decisions import DECISIONS_LOG, log_decision
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+from .dpop import DpopVerifier
+{%- endif %}
 from .errors import register_error_handlers
 {%- if cookiecutter.token_format == "jwt" %}
 from .issuers import IssuerRouter, TrustedIssuer, trusted_issuers
@@ -36,6 +41,9 @@ from .introspection import IntrospectionValidator
 from .protection import route_requirement
 {%- endif %}
 from .remote import HttpClient
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+from .replay_cache import replay_cache_for
+{%- endif %}
 from .requirements import Requirement
 {%- if cookiecutter.token_format == "jwt" %}
 from .tokens import TokenValidator
@@ -60,6 +68,9 @@ class OAuth:
     validator: TokenValidator | IssuerRouter
 {%- else %}
     validator: IntrospectionValidator
+{%- endif %}
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+    dpop: DpopVerifier
 {%- endif %}
     #: What ``OAUTH_REQUIRED_SCOPE`` demands of every protected route.
     base_requirement: Requirement
@@ -94,6 +105,17 @@ class OAuth:
         self.validator = IntrospectionValidator(settings, http)
 {%- endif %}
         self.base_requirement = Requirement.of(settings.required_scope)
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+        replays = replay_cache_for(settings.replay_cache_url, settings.http_timeout_seconds)
+        self.dpop = DpopVerifier(settings, replays)
+        if not settings.public_url and not settings.trusted_hosts:
+            log.warning(
+                "DPoP requests will be refused: set OAUTH_PUBLIC_URL (or OAUTH_TRUSTED_HOSTS), "
+                "the URL that proofs name"
+            )
+        if self.dpop.nonces is not None:
+            app.after_request(self._offer_nonce)
+{%- endif %}
         app.extensions[EXTENSION_KEY] = self
         register_error_handlers(app, settings)
 {%- if cookiecutter.protection_mode == "global" %}
@@ -109,7 +131,11 @@ class OAuth:
 
     def authorize(self, route_requirement: Requirement) -> AccessToken:
         """Check the request's token against the base and the route's requirements."""
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+        token = self.dpop.access_token(request, self.validator.validate)
+{%- else %}
         token = self.validator.validate(bearer_token(request))
+{%- endif %}
         now, leeway = time.time(), self.settings.leeway_seconds
         self.base_requirement.check(token, now, leeway)
         route_requirement.check(token, now, leeway)
@@ -124,6 +150,14 @@ class OAuth:
             )
         set_current_token(token)
         return token
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+
+    def _offer_nonce(self, response: Response) -> Response:
+        """A fresh server nonce for every DPoP client, to put in its next proof."""
+        if "DPoP" in request.headers and self.dpop.nonces is not None:
+            response.headers["DPoP-Nonce"] = self.dpop.nonces.issue()
+        return response
+{%- endif %}
 {%- if cookiecutter.protection_mode == "global" %}
 
     def _authenticate_request(self) -> None:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+{% if cookiecutter.proof_of_possession == "dpop" -%}
+from .config import DPOP_ALGORITHMS
+{% endif -%}
 from .errors import RESOURCE_METADATA_PATH, public_base_url
 from .extension import current_oauth
 {%- if cookiecutter.protection_mode == "global" %}
@@ -29,6 +32,10 @@ def protected_resource_metadata() -> Response:
         authorization_servers=[settings.issuer],
         scopes_supported=[settings.required_scope],
         bearer_methods_supported=["header"],
+{%- if cookiecutter.proof_of_possession == "dpop" %}
+        dpop_signing_alg_values_supported=list(DPOP_ALGORITHMS),
+        dpop_bound_access_tokens_required=settings.dpop_required,
+{%- endif %}
     )
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
