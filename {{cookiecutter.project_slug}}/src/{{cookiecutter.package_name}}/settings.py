@@ -65,6 +65,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
         introspection_uri=env.url("OAUTH_INTROSPECTION_URI", "", query=True),
         client_id=env.text("OAUTH_CLIENT_ID", ""),
         **env.client_authentication(),
+        **env.signed_answers(),
 {%- endif %}
         required_scope=env.scope("OAUTH_REQUIRED_SCOPE", DEFAULT_REQUIRED_SCOPE),
         realm=REALM,
@@ -99,7 +100,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
 {%- if cookiecutter.token_format == "jwt" %}
     server_urls = (settings.issuer, settings.jwks_uri)
 {%- else %}
-    server_urls = (settings.issuer, settings.introspection_uri, settings.token_endpoint)
+    server_urls = (
+        settings.issuer,
+        settings.introspection_uri,
+        settings.token_endpoint,
+        settings.introspection_jwks_uri,
+    )
 {%- endif %}
     if not settings.tls_verify and not all(
         is_loopback_host(urlsplit(url).hostname or "") for url in server_urls if url
@@ -295,6 +301,16 @@ class _Environment:
         if bearer:
             values["introspection_scope"] = self.scopes("OAUTH_INTROSPECTION_SCOPE")
         return values
+
+    def signed_answers(self) -> dict[str, object]:
+        """``OAUTH_INTROSPECTION_JWT`` and the key set that signed answers are checked with."""
+        signed = self.flag("OAUTH_INTROSPECTION_JWT", False)
+        if not signed and self.environ.get("OAUTH_INTROSPECTION_JWKS_URI"):
+            self.problems.append(
+                "OAUTH_INTROSPECTION_JWKS_URI is set, but OAUTH_INTROSPECTION_JWT is off"
+            )
+        jwks_uri = self.url("OAUTH_INTROSPECTION_JWKS_URI", "", query=True) if signed else ""
+        return {"introspection_jwt": bool(signed), "introspection_jwks_uri": jwks_uri}
 
     @_noted
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:

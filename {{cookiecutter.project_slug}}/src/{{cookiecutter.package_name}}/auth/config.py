@@ -75,6 +75,9 @@ class OAuthSettings:
     #: Where ``bearer`` gets the API's own token; ``private_key_jwt``'s audience when set.
     token_endpoint: str = ""
     introspection_scope: str = ""  # scopes ``bearer`` asks for, space-separated
+    #: Ask for signed answers (RFC 9701), checked against this key set.
+    introspection_jwt: bool = False
+    introspection_jwks_uri: str = ""
 {%- endif %}
     http_timeout_seconds: float = 5
     max_token_bytes: int = 8192

@@ -94,6 +94,9 @@ class HttpClient:
             # too many or too long headers, bad chunks, a body cut short.
             raise FetchError(f"{where}: {_describe(error)}") from None
         content_type = response.getheader("Content-Type", "")
+        asked = headers["Accept"]
+        if asked != "application/json" and content_type.split(";")[0].strip().lower() == asked:
+            return Fetched(content.decode("utf-8", "replace"), None, None)  # its reader checks it
         if not _is_json(content_type):
             raise FetchError(f"{where}: Content-Type {content_type[:60]!r} is not JSON")
         try:
