@@ -19,6 +19,8 @@
 //   --client-id  E2E_CLIENT_ID          base client id (orders-e2e)
 //   --secret     E2E_CLIENT_SECRET      secret of every client
 //   --ttl        E2E_TOKEN_TTL          access token lifetime in seconds (600)
+//   --client-key E2E_CLIENT_PUBLIC_JWK  file with the public JWK of client
+//                                       "<client-id>-pkjwt" (private_key_jwt)
 //
 // Clients (all with the same secret, client_secret_basic or client_secret_post):
 //   <client-id>         access tokens signed with the default algorithm, role "reader"
@@ -165,6 +167,16 @@ for (const entry of [...clients]) {
     ...entry,
     client_id: `${entry.client_id}-post`,
     token_endpoint_auth_method: 'client_secret_post',
+  });
+}
+// A client that authenticates with private_key_jwt (RFC 7523), with the public key given.
+const clientKeyPath = setting('client-key', 'E2E_CLIENT_PUBLIC_JWK', '');
+if (clientKeyPath) {
+  const { client_secret: _, ...entry } = client(`${clientId}-pkjwt`, defaultAlg, 'reader');
+  clients.push({
+    ...entry,
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [JSON.parse(readFileSync(clientKeyPath, 'utf8'))] },
   });
 }
 

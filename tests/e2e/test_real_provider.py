@@ -233,7 +233,7 @@ class BakedApi:
         self.log = workdir / f"api-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, **settings: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OAUTH_")}
         env.update(
             OAUTH_JWKS_CACHE_SECONDS=str(JWKS_CACHE_SECONDS),
@@ -241,6 +241,7 @@ class BakedApi:
             OAUTH_HTTP_TIMEOUT_SECONDS="3",
             PYTHONUNBUFFERED="1",
             PYTHONPATH=str(self.site),
+            **settings,
         )
         env.update(self.extra_env)
         args = [

@@ -16,7 +16,7 @@ BASE: dict[str, str] = {}
 BASE = {
     "OAUTH_INTROSPECTION_URI": "http://127.0.0.1:9/introspect",
     "OAUTH_CLIENT_ID": "api",
-    "OAUTH_CLIENT_SECRET": "secret",
+    "OAUTH_CLIENT_SECRET": "hunter2-value",
 }
 {%- endif %}
 
@@ -58,7 +58,7 @@ def test_environment_overrides_the_answers() -> None:
     assert settings.introspection_uri == "https://as.example.org/introspect"
     assert settings.introspection_cache_seconds == 5
     assert settings.introspection_max_calls_per_second == 7
-    assert "secret" not in repr(settings)
+    assert "hunter2" not in repr(settings)
 {%- endif %}
 
 

@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
     is_loopback_host,
     url_problem,
 )
-{%- else %}from .auth.config import OAuthSettings, is_loopback_host, url_problem
+{%- else %}from .auth.client_auth import METHODS, SECRET_METHODS, load_client_key
+from .auth.config import OAuthSettings, is_loopback_host, url_problem
 {%- endif %}
 
 # Defaults: the answers given when this project was generated.
@@ -63,7 +64,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
         # The introspection endpoint and the API's own credentials: environment only.
         introspection_uri=env.url("OAUTH_INTROSPECTION_URI", "", query=True),
         client_id=env.text("OAUTH_CLIENT_ID", ""),
-        client_secret=env.secret("OAUTH_CLIENT_SECRET"),
+        **env.client_authentication(),
+        **env.signed_answers(),
 {%- endif %}
         required_scope=env.scope("OAUTH_REQUIRED_SCOPE", DEFAULT_REQUIRED_SCOPE),
         realm=REALM,
@@ -118,7 +120,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
 {%- if cookiecutter.token_format == "jwt" %}
     server_urls = (settings.issuer, settings.jwks_uri)
 {%- else %}
-    server_urls = (settings.issuer, settings.introspection_uri)
+    server_urls = (
+        settings.issuer,
+        settings.introspection_uri,
+        settings.token_endpoint,
+        settings.introspection_jwks_uri,
+    )
 {%- endif %}
     if not settings.tls_verify and not all(
         is_loopback_host(urlsplit(url).hostname or "") for url in server_urls if url
@@ -216,8 +223,10 @@ class _Environment:
 {%- endif %}
 
     @_noted
-    def text(self, name: str, default: str) -> str:
+    def text(self, name: str, default: str, *, required: bool = True) -> str:
         value = self._raw(name, default)
+        if not value and not required:
+            return ""
         if not value or not value.isprintable() or any(c in value for c in ' "\\'):
             raise _Invalid("expected a non-empty value without spaces or quotes")
         return value
@@ -292,22 +301,104 @@ class _Environment:
         return int(value)
 {%- if cookiecutter.token_format == "opaque" %}
 
+    def client_authentication(self) -> dict[str, object]:
+        """``OAUTH_INTROSPECTION_AUTH`` and what its method needs; credentials it does not
+        use are refused, so a half-done switch of method stops the start."""
+        method = self.choice("OAUTH_INTROSPECTION_AUTH", "client_secret_basic", METHODS)
+        if method is None:
+            return {"client_secret": ""}
+        key_jwt, bearer = method == "private_key_jwt", method == "bearer"
+        uses = {
+            "OAUTH_CLIENT_SECRET": method in SECRET_METHODS,
+            "OAUTH_CLIENT_KEY_FILE": key_jwt,
+            "OAUTH_CLIENT_KEY_ALG": key_jwt,
+            "OAUTH_CLIENT_KEY_ID": key_jwt,
+            "OAUTH_TOKEN_ENDPOINT": key_jwt or bearer,
+            "OAUTH_INTROSPECTION_SCOPE": bearer,
+        }
+        for name in (name for name, used in uses.items() if not used and self.environ.get(name)):
+            self.problems.append(f"{name} is set, but OAUTH_INTROSPECTION_AUTH={method} ignores it")
+        values: dict[str, object] = {"introspection_auth": method, "client_secret": ""}
+        if method in SECRET_METHODS:
+            values["client_secret"] = self.secret("OAUTH_CLIENT_SECRET")
+        if key_jwt:
+            values["client_key"] = key = self.client_key("OAUTH_CLIENT_KEY_FILE")
+            values["client_key_alg"] = self.key_algorithm("OAUTH_CLIENT_KEY_ALG", key)
+            values["client_key_id"] = self.text("OAUTH_CLIENT_KEY_ID", "", required=False)
+        if key_jwt or bearer:
+            values["token_endpoint"] = self.url(
+                "OAUTH_TOKEN_ENDPOINT", "", required=bearer, query=True
+            )
+        if bearer:
+            values["introspection_scope"] = self.scopes("OAUTH_INTROSPECTION_SCOPE")
+        return values
+
+    def signed_answers(self) -> dict[str, object]:
+        """``OAUTH_INTROSPECTION_JWT`` and the key set that signed answers are checked with."""
+        signed = self.flag("OAUTH_INTROSPECTION_JWT", False)
+        if not signed and self.environ.get("OAUTH_INTROSPECTION_JWKS_URI"):
+            self.problems.append(
+                "OAUTH_INTROSPECTION_JWKS_URI is set, but OAUTH_INTROSPECTION_JWT is off"
+            )
+        jwks_uri = self.url("OAUTH_INTROSPECTION_JWKS_URI", "", query=True) if signed else ""
+        return {"introspection_jwt": bool(signed), "introspection_jwks_uri": jwks_uri}
+
+    @_noted
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self._raw(name, default)
+        if value not in choices:
+            raise _Invalid(f"expected one of {', '.join(choices)}")
+        return value
+
     @_noted
     def secret(self, name: str) -> str:
         value = self.environ.get(name, "")  # not stripped: a secret is taken as given
         if not value:
             raise _Invalid("expected the API's client secret for introspection")
         return value
+
+    @_noted
+    def client_key(self, name: str) -> bytes:
+        path = self._raw(name, "")
+        if not path:
+            raise _Invalid("expected the path of the API's PEM private key (private_key_jwt)")
+        try:
+            with open(path, "rb") as file:
+                pem = file.read(64 * 1024)
+            load_client_key(pem)
+        except OSError as error:
+            raise _Invalid(f"cannot be read ({error.strerror})") from None
+        except ValueError as error:
+            raise _Invalid(str(error)) from None
+        return pem
+
+    @_noted
+    def key_algorithm(self, name: str, pem: bytes | None) -> str:
+        if pem is None:
+            return ""  # the key file's problem is noted already
+        try:
+            return load_client_key(pem, self._raw(name, ""))[1]
+        except ValueError as error:
+            raise _Invalid(str(error)) from None
+
+    @_noted
+    def scopes(self, name: str) -> str:
+        value = self._raw(name, "")
+        if value and not _SCOPES.fullmatch(value):
+            raise _Invalid("expected scopes separated by single spaces (RFC 6749)")
+        return value
 {%- endif %}
 
 {%- if cookiecutter.proof_of_possession == "dpop" %}
+{%- if cookiecutter.token_format == "jwt" %}
 
     @_noted
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self._raw(name, default).lower()
+        value = self._raw(name, default)
         if value not in choices:
             raise _Invalid(f"expected one of {', '.join(choices)}")
         return value
+{%- endif %}
 
     def secret_key(self, name: str, *, wanted: bool) -> bytes:
         """A shared secret, required when ``wanted``; never echoed in a problem."""
@@ -372,6 +463,12 @@ def _issuer_entry(entry: object, settings: OAuthSettings) -> IssuerSettings:
     ):
         raise _Invalid(f"algorithms {algorithms!r}: expected a list from {SUPPORTED_ALGORITHMS}")
     return IssuerSettings(issuer, audience, jwks_uri, tuple(dict.fromkeys(algorithms)))
+{%- endif %}
+{%- if cookiecutter.token_format == "opaque" %}
+
+
+_SCOPE = r"[\x21\x23-\x5b\x5d-\x7e]+"  # RFC 6749 section 3.3
+_SCOPES = re.compile(f"{_SCOPE}( {_SCOPE})*")
 {%- endif %}
 
 

@@ -82,6 +82,18 @@ class OAuthSettings:
 {%- else %}
     introspection_cache_seconds: float = 60
     introspection_max_calls_per_second: int = 50
+    #: How the API authenticates to the introspection endpoint; see ``client_auth.py``.
+    introspection_auth: str = "client_secret_basic"
+    #: PEM private key that signs client assertions (``private_key_jwt``).
+    client_key: bytes = field(default=b"", repr=False)
+    client_key_alg: str = ""  # empty: the key's own algorithm
+    client_key_id: str = ""
+    #: Where ``bearer`` gets the API's own token; ``private_key_jwt``'s audience when set.
+    token_endpoint: str = ""
+    introspection_scope: str = ""  # scopes ``bearer`` asks for, space-separated
+    #: Ask for signed answers (RFC 9701), checked against this key set.
+    introspection_jwt: bool = False
+    introspection_jwks_uri: str = ""
 {%- endif %}
     http_timeout_seconds: float = 5
     max_token_bytes: int = 8192

@@ -9,7 +9,6 @@ of ``http.client`` included, becomes a ``FetchError``, so callers have one failu
 
 from __future__ import annotations
 
-import base64
 import http.client
 import io
 import json
@@ -19,7 +18,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import SplitResult, quote_plus, urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
 MAX_BODY_BYTES = 1024 * 1024
 USER_AGENT = "{{ cookiecutter.project_slug }}-oauth-client/1.0 (Python http.client)"
@@ -29,6 +28,10 @@ _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECA
 
 class FetchError(Exception):
     """The server could not be read or answered something unusable; says what and where."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status of an answer other than 200, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +55,16 @@ class HttpClient:
         return self._exchange("GET", url, None, headers, etag)
 
     def post_form(
-        self, url: str, fields: dict[str, str], basic_auth: tuple[str, str] | None = None
+        self, url: str, fields: dict[str, str], headers: dict[str, str] | None = None
     ) -> Fetched:
-        """POST ``fields`` form-encoded; ``basic_auth`` as in RFC 6749, section 2.3.1."""
-        headers = {
+        """POST ``fields`` form-encoded, with ``headers`` (client authentication) added."""
+        sent = {
             "Accept": "application/json",
             "Content-Type": "application/x-www-form-urlencoded",
             "User-Agent": USER_AGENT,
+            **(headers or {}),
         }
-        if basic_auth:
-            user, password = (quote_plus(part) for part in basic_auth)
-            credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
-            headers["Authorization"] = f"Basic {credentials}"
-        return self._exchange("POST", url, urlencode(fields).encode(), headers, None)
+        return self._exchange("POST", url, urlencode(fields).encode(), sent, None)
 
     def _exchange(
         self, method: str, url: str, body: bytes | None, headers: dict[str, str], etag: str | None
@@ -87,13 +87,16 @@ class HttpClient:
                 if response.status == 304 and etag:
                     return Fetched(None, etag, _max_age(response.getheader("Cache-Control", "")))
                 if response.status != 200:  # redirects included: they are never followed
-                    raise FetchError(f"{where}: HTTP {response.status}")
+                    raise FetchError(f"{where}: HTTP {response.status}", response.status)
                 content = _read_body(response)
         except (OSError, ValueError, http.client.HTTPException) as error:
             # OSError: refused, reset, timeouts, TLS; HTTPException: a broken status line,
             # too many or too long headers, bad chunks, a body cut short.
             raise FetchError(f"{where}: {_describe(error)}") from None
         content_type = response.getheader("Content-Type", "")
+        asked = headers["Accept"]
+        if asked != "application/json" and content_type.split(";")[0].strip().lower() == asked:
+            return Fetched(content.decode("utf-8", "replace"), None, None)  # its reader checks it
         if not _is_json(content_type):
             raise FetchError(f"{where}: Content-Type {content_type[:60]!r} is not JSON")
         try:
