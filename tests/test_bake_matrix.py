@@ -142,6 +142,26 @@ def test_dpop_code_only_when_asked(baked: BakedProject):
     assert mentions == []
 
 
+# Code of the other format that could hide in a shared module: JWT projects never post a
+# form (introspection does), opaque projects never make conditional requests (key sets do).
+DEAD_CODE_OF_OTHER_FORMAT = {
+    "jwt": [r"\bpost_form\b", r"\burlencode\b"],
+    "opaque": [r"If-None-Match", r"\bETag\b", r"\b_max_age\b", r"\betag\b"],
+}
+
+
+def test_no_code_of_the_other_format(baked: BakedProject):
+    token_format = baked.context["token_format"]
+    patterns = [re.compile(p) for p in DEAD_CODE_OF_OTHER_FORMAT[token_format]]
+    package = f"src/{baked.context['package_name']}/"
+    found = []
+    for relative in baked.files():
+        if relative.as_posix().startswith(package) and relative.suffix == ".py":
+            text = baked.read(str(relative))
+            found += [f"{relative}: {p.pattern}" for p in patterns if p.search(text)]
+    assert found == [], f"{token_format} project carries code of the other format"
+
+
 def test_table_covers_every_format():
     from template_helpers import TOKEN_FORMATS
 

@@ -12,18 +12,26 @@ from __future__ import annotations
 import http.client
 import io
 import json
+{%- if cookiecutter.token_format == "jwt" %}
 import re
+{%- endif %}
 import socket
 import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
+{%- if cookiecutter.token_format == "jwt" %}
+from urllib.parse import SplitResult, urlsplit
+{%- else %}
 from urllib.parse import SplitResult, urlencode, urlsplit
+{%- endif %}
 
 MAX_BODY_BYTES = 1024 * 1024
 USER_AGENT = "{{ cookiecutter.project_slug }}-oauth-client/1.0 (Python http.client)"
+{%- if cookiecutter.token_format == "jwt" %}
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
+{%- endif %}
 
 
 class FetchError(Exception):
@@ -36,9 +44,13 @@ class FetchError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
+{%- if cookiecutter.token_format == "jwt" %}
     body: Any  # parsed JSON; None when the server answered 304 Not Modified
     etag: str | None
     max_age: float | None  # from Cache-Control, when the server gave one
+{%- else %}
+    body: Any  # parsed JSON, or the text of the media type asked for
+{%- endif %}
 
 
 class HttpClient:
@@ -47,12 +59,18 @@ class HttpClient:
     def __init__(self, timeout: float, ssl_context: ssl.SSLContext | None = None) -> None:
         self._timeout = timeout
         self._tls = ssl_context or ssl.create_default_context()
+{%- if cookiecutter.token_format == "jwt" %}
 
     def get_json(self, url: str, etag: str | None = None) -> Fetched:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if etag:
             headers["If-None-Match"] = etag
         return self._exchange("GET", url, None, headers, etag)
+{%- else %}
+
+    def get_json(self, url: str) -> Fetched:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        return self._exchange("GET", url, None, headers)
 
     def post_form(
         self, url: str, fields: dict[str, str], headers: dict[str, str] | None = None
@@ -64,10 +82,15 @@ class HttpClient:
             "User-Agent": USER_AGENT,
             **(headers or {}),
         }
-        return self._exchange("POST", url, urlencode(fields).encode(), sent, None)
+        return self._exchange("POST", url, urlencode(fields).encode(), sent)
+{%- endif %}
 
     def _exchange(
+{%- if cookiecutter.token_format == "jwt" %}
         self, method: str, url: str, body: bytes | None, headers: dict[str, str], etag: str | None
+{%- else %}
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+{%- endif %}
     ) -> Fetched:
         where = f"{method} {url}"
         deadline = time.monotonic() + self._timeout
@@ -84,8 +107,10 @@ class HttpClient:
                 host = parts.netloc.rpartition("@")[2]  # never userinfo, should a URL carry it
                 connection.request(method, target, body, {"Host": host, **headers})
                 response = connection.getresponse()
+{%- if cookiecutter.token_format == "jwt" %}
                 if response.status == 304 and etag:
                     return Fetched(None, etag, _max_age(response.getheader("Cache-Control", "")))
+{%- endif %}
                 if response.status != 200:  # redirects included: they are never followed
                     raise FetchError(f"{where}: HTTP {response.status}", response.status)
                 content = _read_body(response)
@@ -94,18 +119,24 @@ class HttpClient:
             # too many or too long headers, bad chunks, a body cut short.
             raise FetchError(f"{where}: {_describe(error)}") from None
         content_type = response.getheader("Content-Type", "")
+{%- if cookiecutter.token_format == "opaque" %}
         asked = headers["Accept"]
         if asked != "application/json" and content_type.split(";")[0].strip().lower() == asked:
-            return Fetched(content.decode("utf-8", "replace"), None, None)  # its reader checks it
+            return Fetched(content.decode("utf-8", "replace"))  # its reader checks it
+{%- endif %}
         if not _is_json(content_type):
             raise FetchError(f"{where}: Content-Type {content_type[:60]!r} is not JSON")
         try:
             document = json.loads(content)
         except (ValueError, RecursionError):
             raise FetchError(f"{where}: the body is not valid JSON") from None
+{%- if cookiecutter.token_format == "jwt" %}
         return Fetched(
             document, response.getheader("ETag"), _max_age(response.getheader("Cache-Control", ""))
         )
+{%- else %}
+        return Fetched(document)
+{%- endif %}
 
     def _connect(self, parts: SplitResult, deadline: float) -> socket.socket:
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -181,9 +212,12 @@ def _is_json(content_type: str) -> bool:
         media_type.startswith("application/") and media_type.endswith("+json")
     )
 
+{%- if cookiecutter.token_format == "jwt" %}
+
 
 def _max_age(cache_control: str) -> float | None:
     if _NO_CACHE.search(cache_control):
         return 0.0
     match = _MAX_AGE.search(cache_control)
     return float(match.group(1)) if match else None
+{%- endif %}

@@ -15,7 +15,7 @@ class TokenCache(Generic[K, V]):
 
     Reads are plain dict lookups (atomic under the GIL). Popping the oldest entry one at a
     time would leave deleted slots at the front of the dict for every later eviction to
-    walk over (about 9 us per miss at 10,000 entries), so the newest seven eighths are
+    walk over, a cost that grows with the cache, so the newest seven eighths are
     copied into a new dict instead. ``size=0`` keeps nothing.
     """
 
