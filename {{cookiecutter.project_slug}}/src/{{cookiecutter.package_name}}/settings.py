@@ -344,13 +344,6 @@ class _Environment:
         return {"introspection_jwt": bool(signed), "introspection_jwks_uri": jwks_uri}
 
     @_noted
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self._raw(name, default)
-        if value not in choices:
-            raise _Invalid(f"expected one of {', '.join(choices)}")
-        return value
-
-    @_noted
     def secret(self, name: str) -> str:
         value = self.environ.get(name, "")  # not stripped: a secret is taken as given
         if not value:
@@ -389,8 +382,7 @@ class _Environment:
         return value
 {%- endif %}
 
-{%- if cookiecutter.proof_of_possession == "dpop" %}
-{%- if cookiecutter.token_format == "jwt" %}
+{%- if cookiecutter.token_format == "opaque" or cookiecutter.proof_of_possession == "dpop" %}
 
     @_noted
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -399,6 +391,7 @@ class _Environment:
             raise _Invalid(f"expected one of {', '.join(choices)}")
         return value
 {%- endif %}
+{%- if cookiecutter.proof_of_possession == "dpop" %}
 
     def secret_key(self, name: str, *, wanted: bool) -> bytes:
         """A shared secret, required when ``wanted``; never echoed in a problem."""
