@@ -7,7 +7,13 @@ import time
 import pytest
 from flask import Flask, jsonify
 
-from {{ cookiecutter.package_name }}.auth import require_token
+from {{ cookiecutter.package_name }}.auth import (
+    AccessToken,
+    InsufficientUserAuthentication,
+    require_token,
+)
+from {{ cookiecutter.package_name }}.auth.access_token import frozen_claims
+from {{ cookiecutter.package_name }}.auth.requirements import Requirement
 
 from support import TokenFactory
 
@@ -122,3 +128,13 @@ def test_a_missing_scope_is_a_403_before_any_step_up(app: Flask, tokens: TokenFa
 def test_misuse_fails_at_import(options: dict, message: str) -> None:
     with pytest.raises(TypeError, match=message):
         require_token(**options)
+
+
+def test_max_age_and_leeway_boundaries_are_inclusive() -> None:
+    requirement = Requirement.of(max_age=300)
+    token = AccessToken(frozen_claims({"auth_time": 1000}), frozenset(), "")
+    requirement.check(token, now=1300, leeway=5)  # exactly max_age old
+    requirement.check(token, now=995, leeway=5)  # exactly the leeway in the future
+    for now in (1300.001, 994.999):
+        with pytest.raises(InsufficientUserAuthentication):
+            requirement.check(token, now=now, leeway=5)
