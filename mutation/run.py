@@ -81,6 +81,8 @@ REQUIRED_KEYS = {
     "security": bool,
 }
 ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+#: How long a suite cut short by the timeout may take to run its teardowns.
+TEARDOWN_SECONDS = 20
 PYTEST = ["-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider"]
 KILLER = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 
@@ -269,10 +271,20 @@ def run_suite(
         output, _ = process.communicate(timeout=timeout)
         return process.returncode, output
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        pass
+    # Ctrl-C first: pytest then runs its teardowns, which also stop the servers that tests
+    # start in process groups of their own; whatever is left of the group is then killed.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=TEARDOWN_SECONDS)
+    except subprocess.TimeoutExpired:
+        output = None
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    if output is None:
         output, _ = process.communicate()
-        return None, output
+    return None, output
 
 
 def ordered_test_files(report: Path) -> list[str]:
