@@ -505,6 +505,10 @@ def _issuer_entry(
     """
     if not isinstance(entry, dict):
         raise _Invalid("expected a table")
+    if "client_secret" in entry:
+        raise _Invalid(
+            "client_secret: secrets stay out of the file; name their variable in client_secret_env"
+        )
     unknown = sorted(set(entry) - _ISSUER_KEYS)
     if unknown:
         raise _Invalid(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_ISSUER_KEYS))})")
@@ -545,11 +549,13 @@ def _issuer_entry(
         raise _Invalid("introspection_scope: expected scopes separated by single spaces")
     if method in SECRET_METHODS:
         variable = _entry_text(entry, "client_secret_env")
-        if not variable or not environ.get(variable):
+        if not variable:
             raise _Invalid(
-                f"client_secret_env {variable!r}: expected the name of a variable that holds "
-                "this issuer's client secret (secrets stay out of the file)"
+                f"auth = {method!r} needs client_secret_env, the name of the environment "
+                "variable that holds this issuer's client secret (secrets stay out of the file)"
             )
+        if not environ.get(variable):
+            raise _Invalid(f"client_secret_env {variable!r}: that variable is not set or empty")
         values["client_secret"] = environ[variable]
     if key_jwt:
         path = _entry_text(entry, "client_key_file")
