@@ -120,13 +120,18 @@ def test_other_format_names_are_absent(baked: BakedProject):
 
 
 def test_dpop_code_only_when_asked(baked: BakedProject):
-    """DPoP modules, settings and the Redis client are in a project only for ``dpop``."""
+    """DPoP modules and settings are in a project only for ``dpop``; the Redis client also
+    for ``opaque``."""
     dpop = baked.context.get("proof_of_possession") == "dpop"
     package = f"src/{baked.context['package_name']}"
     assert baked.has_file(f"{package}/auth/dpop.py") is dpop
     assert baked.has_file(f"{package}/auth/replay_cache.py") is dpop
     assert baked.has_file("tests/test_dpop.py") is dpop
-    assert ('"redis' in baked.read("pyproject.toml")) is dpop
+    # Redis: the replay cache (dpop) and the shared introspection answers (opaque).
+    shared = dpop or baked.context["token_format"] == "opaque"
+    assert baked.has_file(f"{package}/auth/redis_store.py") is shared
+    assert baked.has_file("tests/redis_server.py") is shared
+    assert ('"redis' in baked.read("pyproject.toml")) is shared
     if dpop:
         return
     mentions = []

@@ -14,7 +14,8 @@ from {{ cookiecutter.package_name }}.auth import OAuthSettings
 from {{ cookiecutter.package_name }}.settings import load_settings
 {%- if cookiecutter.token_format == "jwt" %}
 
-from support import AuthorizationServer, SigningKey, TokenFactory
+{% if cookiecutter.proof_of_possession == "dpop" %}from redis_server import running_redis
+{% endif %}from support import AuthorizationServer, SigningKey, TokenFactory
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +38,7 @@ def auth_server(signing_key: SigningKey) -> Iterator[AuthorizationServer]:
 
 {%- else %}
 
+from redis_server import running_redis
 from support import CLIENT_ID, CLIENT_SECRET, AuthorizationServer, TokenFactory
 
 
@@ -96,3 +98,12 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def tokens(auth_server: AuthorizationServer, settings: OAuthSettings) -> TokenFactory:
     return TokenFactory(auth_server, settings.issuer, settings.audience, settings.required_scope)
+{%- if cookiecutter.token_format == "opaque" or cookiecutter.proof_of_possession == "dpop" %}
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``redis-server`` for this run, shared by the tests that need one."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+{%- endif %}

@@ -80,6 +80,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
         introspection_max_calls_per_second=env.integer(
             "OAUTH_INTROSPECTION_MAX_CALLS_PER_SECOND", 50, minimum=1
         ),
+        introspection_cache_url=env.redis_url("OAUTH_INTROSPECTION_CACHE_URL"),
 {%- endif %}
         http_timeout_seconds=env.seconds("OAUTH_HTTP_TIMEOUT_SECONDS", 5, minimum=0.05, maximum=60),
         max_token_bytes=env.integer("OAUTH_MAX_TOKEN_BYTES", 8192, minimum=256),
@@ -405,6 +406,19 @@ class _Environment:
         if value not in choices:
             raise _Invalid(f"expected one of {', '.join(choices)}")
         return value
+
+    def redis_url(self, name: str) -> str:
+        """A ``redis://`` URL; it may hold a password, so a bad one is never echoed."""
+        value = self._raw(name, "")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 -- raises ValueError for a bad port
+            scheme = parts.scheme
+        except ValueError:  # a bad port or IPv6 address
+            scheme = ""
+        if value and scheme not in ("redis", "rediss", "unix"):
+            self.problems.append(f"{name}: expected redis://host:port/db, rediss://... or unix://")
+        return value
 {%- endif %}
 {%- if cookiecutter.proof_of_possession == "dpop" %}
 
@@ -419,13 +433,6 @@ class _Environment:
                 "every worker and instance"
             )
         return value.encode()
-
-    def redis_url(self, name: str) -> str:
-        """A ``redis://`` URL; it may hold a password, so a bad one is never echoed."""
-        value = self._raw(name, "")
-        if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
-            self.problems.append(f"{name}: expected redis://host:port/db, rediss://... or unix://")
-        return value
 {%- endif %}
 
     @_noted

@@ -117,6 +117,9 @@ class OAuthSettings:
     #: Ask for signed answers (RFC 9701), checked against this key set.
     introspection_jwt: bool = False
     introspection_jwks_uri: str = ""
+    #: ``redis://`` URL of the introspection answers every worker shares; empty: one cache
+    #: per process.
+    introspection_cache_url: str = field(default="", repr=False)  # may hold a password
 {%- endif %}
     http_timeout_seconds: float = 5
     max_token_bytes: int = 8192
