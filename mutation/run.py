@@ -69,6 +69,8 @@ BAKES: dict[str, dict[str, str]] = {
 
 #: The projects whose every module the list must mutate (see tests/test_mutation_list.py);
 #: decorator-opaque is baked only when a mutant names it.
+#: Width of the bake column, so the longest name lines up with the others.
+BAKE_WIDTH = max(len(name) for name in BAKES)
 CHECKED_BAKES = ("global-jwt", "decorator-jwt", "global-opaque")
 
 REQUIRED_KEYS = {
@@ -81,6 +83,8 @@ REQUIRED_KEYS = {
     "security": bool,
 }
 ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+#: How long a suite cut short by the timeout may take to run its teardowns.
+TEARDOWN_SECONDS = 20
 PYTEST = ["-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider"]
 KILLER = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 
@@ -269,10 +273,20 @@ def run_suite(
         output, _ = process.communicate(timeout=timeout)
         return process.returncode, output
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        pass
+    # Ctrl-C first: pytest then runs its teardowns, which also stop the servers that tests
+    # start in process groups of their own; whatever is left of the group is then killed.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=TEARDOWN_SECONDS)
+    except subprocess.TimeoutExpired:
+        output = None
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    if output is None:
         output, _ = process.communicate()
-        return None, output
+    return None, output
 
 
 def ordered_test_files(report: Path) -> list[str]:
@@ -424,7 +438,10 @@ def run_check(
             checked = list(pool.map(lambda name: precheck(name, projects[name], root), names))
         bakes = {item.name: item for item in checked}
         for item in checked:
-            print(f"unchanged suite passes: {item.name:<16} {item.seconds:6.1f}s", flush=True)
+            print(
+                f"unchanged suite passes: {item.name:<{BAKE_WIDTH}} {item.seconds:6.1f}s",
+                flush=True,
+            )
         limit = timeout or max(60.0, 4 * max(item.seconds for item in bakes.values()))
         spaces = Workspaces(root, bakes, workers)
         done = iter(range(1, len(pairs) + 1))
@@ -451,7 +468,7 @@ def progress_line(number: int, total: int, result: Result, limit: float, width: 
     }[result.outcome]
     digits = len(str(total))
     return (
-        f"[{number:>{digits}}/{total}] {result.id:<{width}}  {result.bake:<16} "
+        f"[{number:>{digits}}/{total}] {result.id:<{width}}  {result.bake:<{BAKE_WIDTH}} "
         f"{verdict:<22} {result.seconds:5.1f}s"
     )
 
@@ -481,7 +498,7 @@ def percent(killed: int, total: int) -> str:
 def summary(results: list[Result], seconds: float) -> str:
     lines = ["", "mutation score:"]
     lines += [
-        f"  {name:<16} {killed:>4} of {total:<4} killed  {percent(killed, total):>5}"
+        f"  {name:<{BAKE_WIDTH}} {killed:>4} of {total:<4} killed  {percent(killed, total):>5}"
         f"   security: {security_killed} of {security}"
         for name, killed, total, security_killed, security in score_rows(results)
     ]

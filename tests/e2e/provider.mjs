@@ -21,6 +21,8 @@
 //   --ttl        E2E_TOKEN_TTL          access token lifetime in seconds (600)
 //   --client-key E2E_CLIENT_PUBLIC_JWK  file with the public JWK of client
 //                                       "<client-id>-pkjwt" (private_key_jwt)
+//   --token-prefix E2E_TOKEN_PREFIX     prefix of every opaque access token it issues
+//                                       (as servers that mark their tokens do)
 //
 // Clients (all with the same secret, client_secret_basic or client_secret_post):
 //   <client-id>         access tokens signed with the default algorithm, role "reader"
@@ -48,8 +50,10 @@ const RESOURCE_SCOPES = 'read write';
 
 const USAGE = `usage: node provider.mjs --port N [--jwks FILE] [--alg RS256|PS256|ES256]
                         [--sign-kid KID] [--client-id ID] [--secret SECRET] [--ttl SECONDS]
+                        [--client-key FILE] [--token-prefix PREFIX]
 Each option may also come from the environment: E2E_PROVIDER_PORT, E2E_PROVIDER_JWKS,
-E2E_PROVIDER_ALG, E2E_PROVIDER_SIGN_KID, E2E_CLIENT_ID, E2E_CLIENT_SECRET, E2E_TOKEN_TTL.
+E2E_PROVIDER_ALG, E2E_PROVIDER_SIGN_KID, E2E_CLIENT_ID, E2E_CLIENT_SECRET, E2E_TOKEN_TTL,
+E2E_CLIENT_PUBLIC_JWK, E2E_TOKEN_PREFIX.
 Without --jwks, fresh RS256, PS256 and ES256 keys are made at start.
 `;
 
@@ -133,6 +137,11 @@ const clientSecret = setting('secret', 'E2E_CLIENT_SECRET', 'orders-e2e-secret-n
 const tokenTtl = Number.parseInt(setting('ttl', 'E2E_TOKEN_TTL', '600'), 10);
 if (!Number.isInteger(tokenTtl) || tokenTtl <= 0) {
   fail('--ttl must be a positive number of seconds');
+}
+
+const tokenPrefix = setting('token-prefix', 'E2E_TOKEN_PREFIX', '');
+if (!/^[A-Za-z0-9._~+/-]*$/.test(tokenPrefix)) {
+  fail('--token-prefix may hold only letters, digits and -._~+/');
 }
 
 const keys = jwksPath ? loadKeys(jwksPath) : generatedKeys();
@@ -244,6 +253,15 @@ const configuration = {
 };
 
 const provider = new Provider(issuer, configuration);
+if (tokenPrefix) {
+  // An opaque token's value is its id: the prefix goes in front of the random part.
+  for (const model of [provider.AccessToken, provider.ClientCredentials]) {
+    const randomId = model.prototype.generateTokenId;
+    model.prototype.generateTokenId = function prefixedTokenId(...args) {
+      return tokenPrefix + randomId.apply(this, args);
+    };
+  }
+}
 provider.on('server_error', (ctx, err) => {
   process.stderr.write(`provider: server error: ${err.stack || err}\n`);
 });

@@ -91,7 +91,7 @@ def project(provider, tmp_path_factory) -> Path:
 
 def opaque_token(provider: OpenIDProvider, scope: str) -> str:
     """A client credentials token without a resource: oidc-provider makes it opaque."""
-    basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+    basic = base64.b64encode(f"{CLIENT_ID}:{provider.secret}".encode()).decode()
     response = _request(
         "POST",
         f"{provider.issuer}/token",

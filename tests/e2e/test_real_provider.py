@@ -160,11 +160,18 @@ def _request(method: str, url: str, *, headers=None, data: bytes | None = None) 
 
 
 class OpenIDProvider:
-    """provider.mjs on a fixed port; restartable with another key set."""
+    """provider.mjs on a fixed port; restartable with another key set.
 
-    def __init__(self, port: int, workdir: Path):
+    ``secret`` is every client's secret there; ``token_prefix`` marks its opaque tokens.
+    """
+
+    def __init__(
+        self, port: int, workdir: Path, *, secret: str = CLIENT_SECRET, token_prefix: str = ""
+    ):
         self.port = port
         self.workdir = workdir
+        self.secret = secret
+        self.token_prefix = token_prefix
         self.issuer = f"http://{HOST}:{port}"
         self.log = workdir / "provider.log"
         self.proc: subprocess.Popen | None = None
@@ -178,10 +185,12 @@ class OpenIDProvider:
         args = ["node", str(PROVIDER_SCRIPT), "--port", str(self.port), "--jwks", str(jwks_path)]
         if sign_kid:
             args += ["--sign-kid", sign_kid]
+        if self.token_prefix:
+            args += ["--token-prefix", self.token_prefix]
         env = {
             **os.environ,
             "E2E_CLIENT_ID": CLIENT_ID,
-            "E2E_CLIENT_SECRET": CLIENT_SECRET,
+            "E2E_CLIENT_SECRET": self.secret,
         }
         offset = self.log.stat().st_size if self.log.exists() else 0
         self.proc = _spawn(args, E2E_DIR, env, self.log)
@@ -206,7 +215,7 @@ class OpenIDProvider:
         form = urllib.parse.urlencode(
             {"grant_type": "client_credentials", "scope": scope, "resource": resource}
         ).encode()
-        basic = base64.b64encode(f"{client_id}:{CLIENT_SECRET}".encode()).decode()
+        basic = base64.b64encode(f"{client_id}:{self.secret}".encode()).decode()
         resp = _request(
             "POST",
             f"{self.issuer}/token",

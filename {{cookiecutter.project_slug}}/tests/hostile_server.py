@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 MIB = 1024 * 1024
 MAX_CONNECTIONS = 32
 #: How long the trickling faults take to send a whole answer (far past any test timeout).
@@ -288,3 +290,24 @@ def make_certificates(directory: Path) -> Certificates:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(chain_file, key_file)
     return Certificates(ca_file, context)
+
+
+#: A name whose lookup answers 127.0.0.1, but only after ``SLOW_LOOKUP_SECONDS``.
+SLOW_NAME = "slow-dns.test"
+SLOW_LOOKUP_SECONDS = 3.0
+
+
+def slow_name_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the lookup of ``SLOW_NAME`` as slow as a resolver that does not answer in time.
+
+    ``getaddrinfo`` is the one thing replaced: the connection that follows is a real one.
+    """
+    real_lookup = socket.getaddrinfo
+
+    def lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == SLOW_NAME:
+            time.sleep(SLOW_LOOKUP_SECONDS)
+            host = "127.0.0.1"
+        return real_lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -22,10 +20,9 @@ import pytest
 from {{ cookiecutter.package_name }} import create_unconfigured_app
 from {{ cookiecutter.package_name }}.settings import ConfigError
 
+from served import PROJECT, free_port, serving
 from support import wait_until
-
-PROJECT = Path(__file__).resolve().parent.parent
-{%- if cookiecutter.token_format == "jwt" %}
+{% if cookiecutter.token_format == "jwt" %}
 # Settings that let the API start: the generated answers are enough.
 USABLE: dict[str, str] = {}
 {%- else %}
@@ -59,12 +56,6 @@ def flask(*args: str, settings: dict[str, str], timeout: float = 30) -> subproce
         text=True,
         timeout=timeout,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def status_of(url: str) -> int:
@@ -139,29 +130,11 @@ def test_an_app_without_settings_answers_no_request(path: str):
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """Base URL and log file of the API served by ``request.param`` (a command)."""
     port = free_port()
-    command = [arg.format(port=port) for arg in request.param]
-    log = (tmp_path / "server.log").open("w+b")
-    process = subprocess.Popen(
-        [sys.executable, "-m", *command],
-        cwd=PROJECT,
-        env=environment(USABLE),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command = [sys.executable, "-m", *(arg.format(port=port) for arg in request.param)]
     base = f"http://127.0.0.1:{port}"
-    try:
-        health = f"{base}/health"
-        up = wait_until(lambda: process.poll() is not None or status_of(health) == 200, 20)
-        assert up and process.poll() is None, (tmp_path / "server.log").read_text()
-        yield base, tmp_path / "server.log"
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
+    log = tmp_path / "server.log"
+    with serving(command, environment(USABLE), log, lambda: status_of(f"{base}/health") == 200):
+        yield base, log
 
 
 @pytest.mark.parametrize(

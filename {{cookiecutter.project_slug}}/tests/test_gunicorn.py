@@ -5,9 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 import runpy
-import signal
-import socket
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -16,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from support import AuthorizationServer, TokenFactory, wait_until
+from served import PROJECT, free_port, serving
+from support import AuthorizationServer, TokenFactory
 
 
 def _gunicorn_missing() -> bool:
@@ -28,14 +26,6 @@ def _gunicorn_missing() -> bool:
 
 
 needs_gunicorn = pytest.mark.skipif(_gunicorn_missing(), reason="gunicorn is not importable here")
-
-PROJECT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
@@ -60,25 +50,11 @@ def gunicorn(
         **auth_server.environment(),
         PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT / "src"), env.get("PYTHONPATH")])),
     )
-    log = (tmp_path / "gunicorn.log").open("w+b")
-    # From the project's directory, so that gunicorn also reads its gunicorn.conf.py.
+    # -w 2: both workers must accept tokens alike
     command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"]
-    process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    try:
-        up = wait_until(lambda: process.poll() is not None or _healthy(base), timeout=20)
-        if not up or process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"gunicorn did not start:\n{log.read().decode(errors='replace')}")
+    with serving(command, env, tmp_path / "gunicorn.log", lambda: _healthy(base)):
         yield base
-    finally:
-        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
 
 
 def _healthy(base: str) -> bool:

@@ -7,12 +7,12 @@ request.
 
 from __future__ import annotations
 
-{% if cookiecutter.token_format == "jwt" %}import dataclasses
-{% endif %}import functools
+import dataclasses
+import functools
 import os
 import re
-{% if cookiecutter.token_format == "jwt" %}import tomllib
-{% endif %}from collections.abc import Callable, Mapping
+import tomllib
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
     url_problem,
 )
 {%- else %}from .auth.client_auth import METHODS, SECRET_METHODS, load_client_key
-from .auth.config import OAuthSettings, is_loopback_host, url_problem
+from .auth.config import IssuerSettings, OAuthSettings, is_loopback_host, url_problem
 {%- endif %}
 
 # Defaults: the answers given when this project was generated.
@@ -75,6 +75,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
         jwks_min_refresh_seconds=env.seconds("OAUTH_JWKS_MIN_REFRESH_SECONDS", 30),
         jwks_max_stale_seconds=env.seconds("OAUTH_JWKS_MAX_STALE_SECONDS", 86_400),
 {%- else %}
+        token_prefix=env.token_prefix("OAUTH_TOKEN_PREFIX"),
         introspection_cache_seconds=env.seconds("OAUTH_INTROSPECTION_CACHE_SECONDS", 60),
         introspection_max_calls_per_second=env.integer(
             "OAUTH_INTROSPECTION_MAX_CALLS_PER_SECOND", 50, minimum=1
@@ -113,20 +114,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
         replay_cache_url=env.redis_url("OAUTH_REPLAY_CACHE_URL"),
 {%- endif %}
     )
-{%- if cookiecutter.token_format == "jwt" %}
     settings = dataclasses.replace(
         settings, more_issuers=env.more_issuers("OAUTH_ISSUERS_FILE", settings)
     )
-{%- endif %}
 {%- if cookiecutter.token_format == "jwt" %}
-    server_urls = (settings.issuer, settings.jwks_uri)
+    server_urls = [settings.issuer, settings.jwks_uri]
+    for more in settings.more_issuers:
+        server_urls += [more.issuer, more.jwks_uri]
 {%- else %}
-    server_urls = (
+    server_urls = [
         settings.issuer,
         settings.introspection_uri,
         settings.token_endpoint,
         settings.introspection_jwks_uri,
-    )
+    ]
+    for more in settings.more_issuers:
+        server_urls += [more.issuer, more.introspection_uri, more.token_endpoint]
 {%- endif %}
     if not settings.tls_verify and not all(
         is_loopback_host(urlsplit(url).hostname or "") for url in server_urls if url
@@ -184,7 +187,6 @@ class _Environment:
         if self.problems:
             raise ConfigError(self.problems)
         return factory(**values)
-{%- if cookiecutter.token_format == "jwt" %}
 
     def more_issuers(self, name: str, settings: OAuthSettings) -> tuple[IssuerSettings, ...]:
         """Issuers listed in the TOML file ``name`` points at; see the README for its format."""
@@ -202,7 +204,11 @@ class _Environment:
         seen = {settings.issuer}
         for number, entry in enumerate(entries if not problems else [], start=1):
             try:
+{%- if cookiecutter.token_format == "jwt" %}
                 issuer = _issuer_entry(entry, settings)
+{%- else %}
+                issuer = _issuer_entry(entry, settings, self.environ)
+{%- endif %}
             except _Invalid as invalid:
                 problems.append(f"issuer #{number}: {invalid}")
                 continue
@@ -210,10 +216,12 @@ class _Environment:
                 problems.append(f"issuer #{number}: {issuer.issuer!r} is listed twice")
             seen.add(issuer.issuer)
             issuers.append(issuer)
+{%- if cookiecutter.token_format == "opaque" %}
+        problems += _prefix_clashes(settings.token_prefix, issuers)
+{%- endif %}
         if problems:
             raise ConfigError([f"{name}={path!r}: {problem}" for problem in problems])
         return tuple(issuers)
-{%- endif %}
 
     def _raw(self, name: str, default: str) -> str:
         return self.environ.get(name, default).strip()
@@ -376,6 +384,13 @@ class _Environment:
             raise _Invalid(str(error)) from None
 
     @_noted
+    def token_prefix(self, name: str) -> str:
+        value = self._raw(name, "")
+        if value and not _TOKEN_PREFIX.fullmatch(value):
+            raise _Invalid(_TOKEN_PREFIX_RULE)
+        return value
+
+    @_noted
     def scopes(self, name: str) -> str:
         value = self._raw(name, "")
         if value and not _SCOPES.fullmatch(value):
@@ -469,6 +484,132 @@ def _issuer_entry(entry: object, settings: OAuthSettings) -> IssuerSettings:
 
 _SCOPE = r"[\x21\x23-\x5b\x5d-\x7e]+"  # RFC 6749 section 3.3
 _SCOPES = re.compile(f"{_SCOPE}( {_SCOPE})*")
+# Characters of a bearer token (RFC 6750 section 2.1), without the closing "=" padding.
+_TOKEN_PREFIX = re.compile(r"[A-Za-z0-9\-._~+/]{1,64}")
+_TOKEN_PREFIX_RULE = "expected 1 to 64 letters, digits or -._~+/ (how a token begins)"
+_ISSUER_KEYS = {
+    "issuer",
+    "audience",
+    "introspection_uri",
+    "token_prefix",
+    "client_id",
+    "auth",
+    "client_secret_env",
+    "client_key_file",
+    "client_key_alg",
+    "client_key_id",
+    "token_endpoint",
+    "introspection_scope",
+}
+
+
+def _issuer_entry(
+    entry: object, settings: OAuthSettings, environ: Mapping[str, str]
+) -> IssuerSettings:
+    """One ``[[issuer]]`` table; what it leaves out is taken from ``settings``.
+
+    Secrets stay out of the file: ``client_secret_env`` names the variable that holds one.
+    """
+    if not isinstance(entry, dict):
+        raise _Invalid("expected a table")
+    if "client_secret" in entry:
+        raise _Invalid(
+            "client_secret: secrets stay out of the file; name their variable in client_secret_env"
+        )
+    unknown = sorted(set(entry) - _ISSUER_KEYS)
+    if unknown:
+        raise _Invalid(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_ISSUER_KEYS))})")
+    issuer, audience = entry.get("issuer"), entry.get("audience", settings.audience)
+    if not isinstance(issuer, str) or (problem := url_problem(issuer)):
+        raise _Invalid(f"issuer {issuer!r}: {problem if isinstance(issuer, str) else 'missing'}")
+    if not isinstance(audience, str) or not audience or not audience.isprintable():
+        raise _Invalid(f"audience {audience!r}: expected a non-empty string")
+    prefix = entry.get("token_prefix")
+    if not isinstance(prefix, str) or not _TOKEN_PREFIX.fullmatch(prefix):
+        raise _Invalid(f"token_prefix {prefix!r}: {_TOKEN_PREFIX_RULE}")
+    client_id = entry.get("client_id", settings.client_id)
+    if not isinstance(client_id, str) or not client_id or not client_id.isprintable():
+        raise _Invalid(f"client_id {client_id!r}: expected a non-empty string")
+    method = entry.get("auth", "client_secret_basic")
+    if method not in METHODS:
+        raise _Invalid(f"auth {method!r}: expected one of {', '.join(METHODS)}")
+    key_jwt, bearer = method == "private_key_jwt", method == "bearer"
+    uses = {
+        "client_secret_env": method in SECRET_METHODS,
+        "client_key_file": key_jwt,
+        "client_key_alg": key_jwt,
+        "client_key_id": key_jwt,
+        "token_endpoint": key_jwt or bearer,
+        "introspection_scope": bearer,
+    }
+    unused = [key for key, used in uses.items() if not used and key in entry]
+    if unused:
+        raise _Invalid(f"{unused[0]} is set, but auth = {method!r} ignores it")
+    values: dict[str, object] = {
+        "introspection_uri": _entry_url(entry, "introspection_uri", required=True),
+        "token_endpoint": _entry_url(entry, "token_endpoint", required=bearer),
+        "introspection_scope": _entry_text(entry, "introspection_scope"),
+        "client_key_id": _entry_text(entry, "client_key_id"),
+    }
+    scope = values["introspection_scope"]
+    if scope and not _SCOPES.fullmatch(str(scope)):
+        raise _Invalid("introspection_scope: expected scopes separated by single spaces")
+    if method in SECRET_METHODS:
+        variable = _entry_text(entry, "client_secret_env")
+        if not variable:
+            raise _Invalid(
+                f"auth = {method!r} needs client_secret_env, the name of the environment "
+                "variable that holds this issuer's client secret (secrets stay out of the file)"
+            )
+        if not environ.get(variable):
+            raise _Invalid(f"client_secret_env {variable!r}: that variable is not set or empty")
+        values["client_secret"] = environ[variable]
+    if key_jwt:
+        path = _entry_text(entry, "client_key_file")
+        try:
+            with open(path, "rb") as file:
+                pem = file.read(64 * 1024)
+            values["client_key_alg"] = load_client_key(pem, _entry_text(entry, "client_key_alg"))[1]
+        except OSError as error:
+            raise _Invalid(f"client_key_file {path!r}: cannot be read ({error.strerror})") from None
+        except ValueError as error:
+            raise _Invalid(f"client_key_file {path!r}: {error}") from None
+        values["client_key"] = pem
+    return IssuerSettings(
+        issuer,
+        audience,
+        token_prefix=prefix,
+        client_id=client_id,
+        introspection_auth=method,
+        **values,
+    )
+
+
+def _entry_text(entry: dict[str, object], key: str) -> str:
+    value = entry.get(key, "")
+    if not isinstance(value, str) or not value.isprintable():
+        raise _Invalid(f"{key} {value!r}: expected a string")
+    return value
+
+
+def _entry_url(entry: dict[str, object], key: str, *, required: bool) -> str:
+    value = _entry_text(entry, key)
+    if (value or required) and (problem := url_problem(value, allow_query=True)):
+        raise _Invalid(f"{key} {value!r}: {problem}")
+    return value
+
+
+def _prefix_clashes(own_prefix: str, issuers: list[IssuerSettings]) -> list[str]:
+    """Every pair of prefixes one of which starts the other: a token could go to either."""
+    prefixes = [("OAUTH_TOKEN_PREFIX", own_prefix)] if own_prefix else []
+    prefixes += [(issuer.issuer, issuer.token_prefix) for issuer in issuers]
+    return [
+        f"token_prefix {prefix!r} of {name} and {other!r} of {other_name} overlap: "
+        "a token could belong to both; no prefix may begin another"
+        for number, (name, prefix) in enumerate(prefixes)
+        for other_name, other in prefixes[:number]
+        if prefix.startswith(other) or other.startswith(prefix)
+    ]
 {%- endif %}
 
 

@@ -55,6 +55,29 @@ class IssuerSettings:
     audience: str
     jwks_uri: str
     algorithms: tuple[str, ...]
+{%- else %}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerSettings:
+    """Another authorization server whose tokens are accepted, asked at its own endpoint.
+
+    An opaque token names no issuer, so each of these servers must mark its tokens with a
+    prefix of its own (``token_prefix``): a token is sent only to the server it names.
+    """
+
+    issuer: str
+    audience: str
+    introspection_uri: str
+    token_prefix: str
+    client_id: str
+    introspection_auth: str = "client_secret_basic"
+    client_secret: str = field(default="", repr=False)
+    client_key: bytes = field(default=b"", repr=False)
+    client_key_alg: str = ""
+    client_key_id: str = ""
+    token_endpoint: str = ""
+    introspection_scope: str = ""
 {%- endif %}
 
 
@@ -115,6 +138,12 @@ class OAuthSettings:
     trusted_hosts: tuple[str, ...] = ()
 {%- if cookiecutter.token_format == "jwt" %}
     #: Issuers trusted besides ``issuer``; a token is routed by its ``iss`` to one of them.
+    more_issuers: tuple[IssuerSettings, ...] = ()
+{%- else %}
+    #: The prefix that marks ``issuer``'s tokens; empty: it takes every token that
+    #: no issuer of ``more_issuers`` marks.
+    token_prefix: str = ""
+    #: Issuers trusted besides ``issuer``; a token is routed by its prefix to one of them.
     more_issuers: tuple[IssuerSettings, ...] = ()
 {%- endif %}
 {%- if cookiecutter.proof_of_possession == "dpop" %}

@@ -30,12 +30,13 @@ from .decisions import DECISIONS_LOG, log_decision
 from .dpop import DpopVerifier
 {%- endif %}
 from .errors import register_error_handlers
-{%- if cookiecutter.token_format == "jwt" %}
+{%- if cookiecutter.token_format == "opaque" %}
+from .introspection import IntrospectionValidator
+{%- endif %}
 from .issuers import IssuerRouter, TrustedIssuer, trusted_issuers
+{%- if cookiecutter.token_format == "jwt" %}
 from .jwks_source import JwksSource
 from .key_cache import KeySetCache
-{%- else %}
-from .introspection import IntrospectionValidator
 {%- endif %}
 {%- if cookiecutter.protection_mode == "global" %}
 from .protection import route_requirement
@@ -59,15 +60,15 @@ class OAuth:
     """The API's token protection: one per app, found at ``app.extensions["oauth"]``."""
 
     settings: OAuthSettings
-{%- if cookiecutter.token_format == "jwt" %}
     #: Every trusted issuer by its ``iss``, the configured one first.
     issuers: dict[str, TrustedIssuer]
+{%- if cookiecutter.token_format == "jwt" %}
     #: The configured issuer's key source and cache.
     source: JwksSource
     keys: KeySetCache
     validator: TokenValidator | IssuerRouter
 {%- else %}
-    validator: IntrospectionValidator
+    validator: IntrospectionValidator | IssuerRouter
 {%- endif %}
 {%- if cookiecutter.proof_of_possession == "dpop" %}
     dpop: DpopVerifier
@@ -93,17 +94,18 @@ class OAuth:
         self.settings = settings
         tls = _tls_context(settings.ca_bundle, settings.tls_verify)
         http = HttpClient(settings.http_timeout_seconds, tls)
-{%- if cookiecutter.token_format == "jwt" %}
         issuers = trusted_issuers(settings, http)
         self.issuers = {issuer.settings.issuer: issuer for issuer in issuers}
+{%- if cookiecutter.token_format == "jwt" %}
         self.source, self.keys = issuers[0].source, issuers[0].keys
         if len(issuers) == 1:
+{%- else %}
+        # A prefix of the configured issuer's own is checked by the router too.
+        if len(issuers) == 1 and not settings.token_prefix:
+{%- endif %}
             self.validator = issuers[0].validator
         else:
             self.validator = IssuerRouter(issuers, settings.max_token_bytes)
-{%- else %}
-        self.validator = IntrospectionValidator(settings, http)
-{%- endif %}
         self.base_requirement = Requirement.of(settings.required_scope)
 {%- if cookiecutter.proof_of_possession == "dpop" %}
         replays = replay_cache_for(settings.replay_cache_url, settings.http_timeout_seconds)

@@ -1,14 +1,16 @@
 """Talking to the authorization server: hardened HTTP requests for JSON documents.
 
 Responses are hostile until checked: no redirects are followed, bodies over 1 MiB and
-non-JSON bodies are refused, and the whole exchange (connect, TLS, status line, headers,
-body) is bounded by one deadline, so a slow or broken server costs a request a few
-seconds at most, never a hung worker. Every way the exchange can fail, protocol errors
-of ``http.client`` included, becomes a ``FetchError``, so callers have one failure to handle.
+non-JSON bodies are refused, and the whole exchange (name lookup, connect, TLS, status
+line, headers, body) is bounded by one deadline, so a slow or broken server, or a slow
+resolver, costs a request a few seconds at most, never a hung worker. Every way the
+exchange can fail, protocol errors of ``http.client`` included, becomes a ``FetchError``,
+so callers have one failure to handle.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import io
 import json
@@ -27,6 +29,9 @@ from urllib.parse import SplitResult, urlencode, urlsplit
 {%- endif %}
 
 MAX_BODY_BYTES = 1024 * 1024
+#: Name lookups run here, so a request can stop waiting for one: ``getaddrinfo`` itself
+#: takes no timeout. A lookup that never returns holds one of these threads, not a worker.
+_RESOLVER = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="dns")
 USER_AGENT = "{{ cookiecutter.project_slug }}-oauth-client/1.0 (Python http.client)"
 {%- if cookiecutter.token_format == "jwt" %}
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
@@ -142,7 +147,7 @@ class HttpClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("expected an absolute http(s) URL")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        sock = socket.create_connection((parts.hostname, port), timeout=_time_left(deadline))
+        sock = _open(_addresses(parts.hostname, port, deadline), deadline)
         if parts.scheme == "http":
             return sock
         try:
@@ -184,6 +189,31 @@ class _DeadlineSocket(io.RawIOBase):
 
     def close(self) -> None:
         pass
+
+
+def _addresses(host: str, port: int, deadline: float) -> list[tuple[Any, ...]]:
+    """The host's addresses, looked up within the deadline."""
+    lookup = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        return lookup.result(timeout=_time_left(deadline))
+    except concurrent.futures.TimeoutError:
+        lookup.cancel()  # still queued behind stuck lookups: it need not run at all
+        raise TimeoutError(f"looking up {host} took too long") from None
+
+
+def _open(addresses: list[tuple[Any, ...]], deadline: float) -> socket.socket:
+    """A connection to the first address that accepts one, as ``create_connection`` does."""
+    failure: OSError = OSError("no address to connect to")
+    for family, kind, protocol, _, address in addresses:
+        sock = socket.socket(family, kind, protocol)
+        try:
+            sock.settimeout(_time_left(deadline))
+            sock.connect(address)
+            return sock
+        except OSError as error:
+            sock.close()
+            failure = error
+    raise failure
 
 
 def _time_left(deadline: float) -> float:
