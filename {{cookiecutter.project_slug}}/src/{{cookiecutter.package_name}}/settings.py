@@ -131,6 +131,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> OAuthSettings:
     for more in settings.more_issuers:
         server_urls += [more.issuer, more.introspection_uri, more.token_endpoint]
 {%- endif %}
+{%- if cookiecutter.token_format == "opaque" %}
+    if settings.introspection_cache_url and settings.introspection_cache_seconds == 0:
+        raise ConfigError(
+            [
+                "OAUTH_INTROSPECTION_CACHE_URL is set, but OAUTH_INTROSPECTION_CACHE_SECONDS=0 "
+                "lets no answer be reused: unset one of them"
+            ]
+        )
+{%- endif %}
     if not settings.tls_verify and not all(
         is_loopback_host(urlsplit(url).hostname or "") for url in server_urls if url
     ):
