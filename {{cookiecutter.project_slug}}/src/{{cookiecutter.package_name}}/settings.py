@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
     is_loopback_host,
     url_problem,
 )
-{%- else %}from .auth.client_auth import METHODS, SECRET_METHODS, load_client_key
+{%- else %}from .auth.client_auth import CREDENTIALS, METHODS, SECRET_METHODS, load_client_key
 from .auth.config import IssuerSettings, OAuthSettings, is_loopback_host, url_problem
 {%- endif %}
 
@@ -326,15 +326,7 @@ class _Environment:
         if method is None:
             return {"client_secret": ""}
         key_jwt, bearer = method == "private_key_jwt", method == "bearer"
-        uses = {
-            "OAUTH_CLIENT_SECRET": method in SECRET_METHODS,
-            "OAUTH_CLIENT_KEY_FILE": key_jwt,
-            "OAUTH_CLIENT_KEY_ALG": key_jwt,
-            "OAUTH_CLIENT_KEY_ID": key_jwt,
-            "OAUTH_TOKEN_ENDPOINT": key_jwt or bearer,
-            "OAUTH_INTROSPECTION_SCOPE": bearer,
-        }
-        for name in (name for name, used in uses.items() if not used and self.environ.get(name)):
+        for name in _unused_credentials(method, _CREDENTIAL_VARIABLES, self.environ.get):
             self.problems.append(f"{name} is set, but OAUTH_INTROSPECTION_AUTH={method} ignores it")
         values: dict[str, object] = {"introspection_auth": method, "client_secret": ""}
         if method in SECRET_METHODS:
@@ -543,15 +535,7 @@ def _issuer_entry(
     if method not in METHODS:
         raise _Invalid(f"auth {method!r}: expected one of {', '.join(METHODS)}")
     key_jwt, bearer = method == "private_key_jwt", method == "bearer"
-    uses = {
-        "client_secret_env": method in SECRET_METHODS,
-        "client_key_file": key_jwt,
-        "client_key_alg": key_jwt,
-        "client_key_id": key_jwt,
-        "token_endpoint": key_jwt or bearer,
-        "introspection_scope": bearer,
-    }
-    unused = [key for key, used in uses.items() if not used and key in entry]
+    unused = _unused_credentials(method, _CREDENTIAL_KEYS, entry.get)
     if unused:
         raise _Invalid(f"{unused[0]} is set, but auth = {method!r} ignores it")
     values: dict[str, object] = {
@@ -592,6 +576,37 @@ def _issuer_entry(
         introspection_auth=method,
         **values,
     )
+
+
+# Where each credential of ``client_auth.CREDENTIALS`` is set: variable, issuers file key.
+_CREDENTIAL_VARIABLES = {
+    "client_secret": "OAUTH_CLIENT_SECRET",
+    "client_key": "OAUTH_CLIENT_KEY_FILE",
+    "client_key_alg": "OAUTH_CLIENT_KEY_ALG",
+    "client_key_id": "OAUTH_CLIENT_KEY_ID",
+    "token_endpoint": "OAUTH_TOKEN_ENDPOINT",
+    "introspection_scope": "OAUTH_INTROSPECTION_SCOPE",
+}
+_CREDENTIAL_KEYS = {
+    "client_secret": "client_secret_env",
+    "client_key": "client_key_file",
+    "client_key_alg": "client_key_alg",
+    "client_key_id": "client_key_id",
+    "token_endpoint": "token_endpoint",
+    "introspection_scope": "introspection_scope",
+}
+
+
+def _unused_credentials(
+    method: str, names: Mapping[str, str], value_of: Callable[[str], object]
+) -> list[str]:
+    """The names of the credentials set (a value other than None or empty) that ``method``
+    does not use."""
+    return [
+        name
+        for credential, name in names.items()
+        if credential not in CREDENTIALS[method] and value_of(name) not in (None, "")
+    ]
 
 
 def _entry_text(entry: dict[str, object], key: str) -> str:
