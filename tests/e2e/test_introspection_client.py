@@ -69,24 +69,29 @@ def provider(tmp_path_factory, client_key):
             instance.stop()
 
 
-@pytest.fixture(scope="module")
-def project(provider, tmp_path_factory) -> Path:
+def bake_opaque(output_dir: Path, issuer: str, protection_mode: str = "global") -> Path:
+    """A project with ``token_format=opaque``, its other answers the defaults."""
     from cookiecutter.main import cookiecutter
 
-    workdir = tmp_path_factory.mktemp("api-opaque")
     baked = cookiecutter(
         str(Path(__file__).resolve().parents[2]),
         no_input=True,
-        output_dir=str(workdir / "out"),
+        output_dir=str(output_dir),
         default_config=True,
         extra_context={
-            "issuer": provider.issuer,
+            "issuer": issuer,
             "token_format": "opaque",
+            "protection_mode": protection_mode,
             "required_scope": REQUIRED_SCOPE,
             "run_tests": False,
         },
     )
     return Path(baked)
+
+
+@pytest.fixture(scope="module")
+def project(provider, tmp_path_factory) -> Path:
+    return bake_opaque(tmp_path_factory.mktemp("api-opaque") / "out", provider.issuer)
 
 
 def opaque_token(provider: OpenIDProvider, scope: str) -> str:

@@ -9,10 +9,8 @@ accepted through the one server that issued it, and a token never reaches the ot
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from test_introspection_client import opaque_token
+from test_introspection_client import bake_opaque, opaque_token
 from test_real_provider import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -49,23 +47,9 @@ def providers(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=["global", "decorator"])
 def api(request, providers, tmp_path_factory):
-    from cookiecutter.main import cookiecutter
-
     first, second = providers
     workdir = tmp_path_factory.mktemp(f"two-opaque-issuers-{request.param}")
-    project = cookiecutter(
-        str(Path(__file__).resolve().parents[2]),
-        no_input=True,
-        output_dir=str(workdir / "out"),
-        default_config=True,
-        extra_context={
-            "issuer": first.issuer,
-            "token_format": "opaque",
-            "protection_mode": request.param,
-            "required_scope": REQUIRED_SCOPE,
-            "run_tests": False,
-        },
-    )
+    project = bake_opaque(workdir / "out", first.issuer, request.param)
     issuers_file = workdir / "issuers.toml"
     issuers_file.write_text(
         "[[issuer]]\n"
@@ -75,7 +59,7 @@ def api(request, providers, tmp_path_factory):
         'client_secret_env = "SECOND_INTROSPECTION_SECRET"\n',
         encoding="utf-8",
     )
-    instance = BakedApi(Path(project), workdir)
+    instance = BakedApi(project, workdir)
     try:
         instance.start(
             OAUTH_ISSUER=first.issuer,
