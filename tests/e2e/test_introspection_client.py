@@ -36,19 +36,24 @@ from test_real_provider import (  # noqa: F401 (_prerequisites: the module's ski
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def client_key(tmp_path_factory) -> tuple[Path, Path]:
-    """The API's private key (PEM) and its public JWK, registered at the provider."""
-    workdir = tmp_path_factory.mktemp("client-key")
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = workdir / "api-key.pem"
-    pem.write_bytes(
+def write_pem(key: ec.EllipticCurvePrivateKey, path: Path) -> Path:
+    """``key`` as an unencrypted PKCS#8 PEM file, as OAUTH_CLIENT_KEY_FILE names one."""
+    path.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
     )
+    return path
+
+
+@pytest.fixture(scope="module")
+def client_key(tmp_path_factory) -> tuple[Path, Path]:
+    """The API's private key (PEM) and its public JWK, registered at the provider."""
+    workdir = tmp_path_factory.mktemp("client-key")
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = write_pem(key, workdir / "api-key.pem")
     public = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
     public.update(kid="api-key-1", alg="ES256", use="sig")
     jwk = workdir / "api-key.jwk.json"
@@ -158,15 +163,7 @@ def test_the_api_introspects_with_each_method(method, provider, project, client_
 
 
 def test_a_key_the_provider_does_not_know_is_refused(provider, project, tmp_path):
-    other = ec.generate_private_key(ec.SECP256R1())
-    pem = tmp_path / "other.pem"
-    pem.write_bytes(
-        other.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    pem = write_pem(ec.generate_private_key(ec.SECP256R1()), tmp_path / "other.pem")
     api = BakedApi(project, tmp_path)
     api.start(**settings_for("private_key_jwt", provider, pem))
     try:
