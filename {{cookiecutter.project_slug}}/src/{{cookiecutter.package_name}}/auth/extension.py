@@ -105,7 +105,7 @@ class OAuth:
 {%- endif %}
             self.validator = issuers[0].validator
         else:
-            self.validator = IssuerRouter(issuers, settings.max_token_bytes)
+            self.validator = IssuerRouter(issuers)
         self.base_requirement = Requirement.of(settings.required_scope)
 {%- if cookiecutter.proof_of_possession == "dpop" %}
         replays = replay_cache_for(settings.replay_cache_url, settings.http_timeout_seconds)
